@@ -175,6 +175,14 @@ STORM_EXTERN int storm_iscsi_gap(storm_iscsi *p, storm_dir dir, uint64_t len);
  */
 STORM_EXTERN void storm_iscsi_assume_ffp(storm_iscsi *p, bool header_digest, bool data_digest);
 
+/**
+ * For a capture that starts in the middle of a connection: declares Full
+ * Feature Phase with the given digests (as storm_iscsi_assume_ffp()) and makes
+ * both directions search for the first header they can trust, since the first
+ * bytes seen may fall anywhere inside a PDU.  Call before the first feed.
+ */
+STORM_EXTERN void storm_iscsi_start_midstream(storm_iscsi *p, bool header_digest, bool data_digest);
+
 /** The readable reason for the last failure of @p dir, or "" if none.  Valid until the next call on @p p. */
 STORM_EXTERN const char *storm_iscsi_reason(const storm_iscsi *p, storm_dir dir);
 

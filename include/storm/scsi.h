@@ -115,6 +115,13 @@ STORM_EXTERN int storm_unmap_count(const uint8_t *param, size_t len);
 STORM_EXTERN int storm_unmap_range(const uint8_t *param, size_t len, unsigned i,
 				   uint64_t *lba, uint32_t *blocks);
 
+/**
+ * Decodes the first level of an 8-byte LUN field (SAM-5 §4.7): peripheral
+ * device addressing on bus 0 and flat space addressing give the LUN number;
+ * other methods return @p raw unchanged.
+ */
+STORM_EXTERN uint64_t storm_lun_decode(uint64_t raw);
+
 #ifdef __cplusplus
 }
 #endif

@@ -51,16 +51,16 @@ typedef enum storm_io_end {
 } storm_io_end;
 
 /** Called when a SCSI Command starts a task. */
-typedef int (*storm_io_start_cb)(storm_session *s, const storm_io *io, void *user);
+typedef int (*storm_io_start_cb)(storm_session *s, storm_io *io, void *user);
 /**
  * Called for each piece of a task's data.  @p offset is the byte offset in the
  * task's buffer (Buffer Offset plus the piece's place in its PDU).  @p data is
  * valid during the call only.  @p dir tells writes (I2T) from reads (T2I).
  */
-typedef int (*storm_io_data_cb)(storm_session *s, const storm_io *io, storm_dir dir,
+typedef int (*storm_io_data_cb)(storm_session *s, storm_io *io, storm_dir dir,
 				uint64_t offset, const uint8_t *data, size_t len, void *user);
 /** Called when a task ends; the storm_io is freed after the call. */
-typedef int (*storm_io_done_cb)(storm_session *s, const storm_io *io, void *user);
+typedef int (*storm_io_done_cb)(storm_session *s, storm_io *io, void *user);
 
 /** Allocates an empty callbacks table.  @return 0 or -ENOMEM. */
 STORM_EXTERN int storm_session_callbacks_new(storm_session_callbacks **cbs);
@@ -109,6 +109,11 @@ STORM_EXTERN uint32_t storm_session_block_size(const storm_session *s, uint64_t 
 /* ------------------------------------------------------------------ */
 /* The block I/O passed to callbacks                                   */
 
+/** The caller's pointer for this task (NULL until set). */
+STORM_EXTERN void *storm_io_user(const storm_io *io);
+/** Sets the caller's pointer for this task, e.g. in the start callback; the
+ *  caller frees what it points to, at the latest in the done callback. */
+STORM_EXTERN void storm_io_set_user(storm_io *io, void *user);
 /** Initiator Task Tag. */
 STORM_EXTERN uint32_t storm_io_itt(const storm_io *io);
 /** Logical unit number (decoded from the LUN field, SAM-5 flat or peripheral addressing). */

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A minimal JSON Lines writer: one object per line, keys in call order. */
+#ifndef STORM_DUMP_JSON_H
+#define STORM_DUMP_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct json_line {
+	char buf[4096];
+	size_t len;
+	bool overflow;
+} json_line;
+
+void jl_begin(json_line *j);
+void jl_str(json_line *j, const char *key, const char *val);
+void jl_u64(json_line *j, const char *key, uint64_t v);
+void jl_i64(json_line *j, const char *key, int64_t v);
+void jl_bool(json_line *j, const char *key, bool v);
+void jl_double(json_line *j, const char *key, double v);
+/* Closes the object and writes the line to stdout. */
+void jl_end(json_line *j);
+
+#endif
