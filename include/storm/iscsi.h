@@ -161,6 +161,14 @@ STORM_EXTERN void storm_iscsi_del(storm_iscsi *p);
 STORM_EXTERN ssize_t storm_iscsi_feed(storm_iscsi *p, storm_dir dir, const uint8_t *in, size_t len);
 
 /**
+ * Whether direction @p dir has work that needs no more input, left behind
+ * when a callback returned STORM_PAUSE (typically the end of a PDU whose last
+ * byte was consumed).  Resume with storm_iscsi_feed() on that direction, with
+ * the unconsumed bytes or with @p len 0, before feeding the other direction.
+ */
+STORM_EXTERN bool storm_iscsi_pending(const storm_iscsi *p, storm_dir dir);
+
+/**
  * Tells the parser that @p len bytes of direction @p dir were lost here (a
  * TCP gap).  Inside a data segment the parser skips them and stays framed;
  * when they cover a header it searches the following bytes for the next

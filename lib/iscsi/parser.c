@@ -20,8 +20,7 @@ static uint32_t get_le32(const uint8_t *b)
 static void report_error(storm_iscsi *p, storm_dir d, int err)
 {
 	struct iscsi_dir *ds = &p->dir[d];
-	bool have_header = ds->st == ST_DATA || ds->st == ST_TRAILER ||
-			   (ds->st == ST_HEADER && ds->hdr_need && ds->have >= ds->hdr_need);
+	bool have_header = ds->st != ST_RESYNC && ds->header_done;
 	ds->st = ST_BROKEN;
 	if (p->cb.error)
 		p->cb.error(p, d, have_header ? &ds->pdu : NULL, err, ds->reason, p->user);
@@ -90,9 +89,11 @@ static int header_complete(storm_iscsi *p, storm_dir d)
 			return iscsi_fail(p, d, STORM_ERR_HDIGEST,
 					  "header digest 0x%08x, computed 0x%08x", want, got);
 	}
-	int rc = iscsi_parse_ahs(ds, ds->reason, sizeof ds->reason);
+	char why[sizeof ds->reason];
+	ds->header_done = true;
+	int rc = iscsi_parse_ahs(ds, why, sizeof why);
 	if (rc)
-		return iscsi_fail(p, d, rc, "%s", ds->reason);
+		return iscsi_fail(p, d, rc, "%s", why);
 	ds->pdu.hdr = ds->hdr;
 	ds->pdu.ahs_len = storm_bhs_ahs_len(ds->hdr);
 	ds->pdu.lost = false;
@@ -115,6 +116,7 @@ static int step_header(storm_iscsi *p, storm_dir d, const uint8_t *in, size_t le
 	if (!ds->hdr_need) {
 		if (ds->have == 0)
 			ds->pdu.offset = ds->offset;
+		ds->header_done = false;
 		n = STORM_BHS_LEN > ds->have ? STORM_BHS_LEN - ds->have : 0;
 		n = n < len ? n : len;
 		memcpy(ds->hdr + ds->have, in, n);
@@ -122,9 +124,10 @@ static int step_header(storm_iscsi *p, storm_dir d, const uint8_t *in, size_t le
 		*used = n;
 		if (ds->have < STORM_BHS_LEN)
 			return 0;
-		int rc = iscsi_check_bhs(p, d, ds->hdr, ds->reason, sizeof ds->reason);
+		char why[sizeof ds->reason];
+		int rc = iscsi_check_bhs(p, d, ds->hdr, why, sizeof why);
 		if (rc)
-			return iscsi_fail(p, d, rc, "%s", ds->reason);
+			return iscsi_fail(p, d, rc, "%s", why);
 		ds->hdr_need = STORM_BHS_LEN + storm_bhs_ahs_len(ds->hdr) +
 			       (p->hdigest ? ISCSI_DIGEST_LEN : 0);
 	}
@@ -228,10 +231,31 @@ static int step(storm_iscsi *p, storm_dir d, const uint8_t *in, size_t len, size
 	}
 }
 
+/* Work that needs no more input: a PDU whose trailer is complete, or a
+ * header already gathered (after resynchronisation). */
+static bool pending(const struct iscsi_dir *ds)
+{
+	if (ds->st == ST_TRAILER)
+		return ds->have == ds->trailer_len;
+	return ds->st == ST_HEADER && ds->have >= STORM_BHS_LEN &&
+	       (!ds->hdr_need || ds->have >= ds->hdr_need);
+}
+
+STORM_EXTERN bool storm_iscsi_pending(const storm_iscsi *p, storm_dir d)
+{
+	return (unsigned)d <= STORM_T2I && pending(&p->dir[d]);
+}
+
 STORM_EXTERN ssize_t storm_iscsi_feed(storm_iscsi *p, storm_dir d, const uint8_t *in, size_t len)
 {
 	if ((unsigned)d > STORM_T2I)
 		return -EINVAL;
+	static const uint8_t none[1];
+	if (!in) {
+		if (len)
+			return -EINVAL;
+		in = none; /* resuming after a pause: no bytes, still a valid pointer */
+	}
 	struct iscsi_dir *ds = &p->dir[d];
 	size_t pos = 0;
 	for (;;) {
@@ -239,7 +263,7 @@ STORM_EXTERN ssize_t storm_iscsi_feed(storm_iscsi *p, storm_dir d, const uint8_t
 			return STORM_ERR_BROKEN;
 		/* A PDU whose trailer is empty ends without waiting for input. */
 		bool ready = ds->st == ST_TRAILER && ds->have == ds->trailer_len;
-		if (pos == len && !ready)
+		if (pos == len && !pending(ds))
 			break;
 		size_t used = 0;
 		int rc = ready ? pdu_end(p, d) : step(p, d, in + pos, len - pos, &used);

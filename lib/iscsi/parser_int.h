@@ -57,7 +57,7 @@ struct iscsi_dir {
 	uint8_t trailer[3 + ISCSI_DIGEST_LEN];
 	uint32_t crc;           /* running data digest */
 	bool digest_data;       /* whether this PDU carries a data digest */
-	uint64_t lost_pending;  /* bytes of a gap not yet skipped */
+	bool header_done;       /* the current PDU's header was whole and checked */
 	uint64_t resync_skipped;
 	uint64_t offset;        /* stream offset of the next byte */
 	struct storm_pdu pdu;
