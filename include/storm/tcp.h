@@ -120,6 +120,12 @@ STORM_EXTERN int storm_flow_format(const storm_flow *f, char *buf, size_t len);
 STORM_EXTERN void *storm_flow_user(const storm_flow *f);
 /** Sets the caller's pointer for this flow. */
 STORM_EXTERN void storm_flow_set_user(storm_flow *f, void *user);
+/**
+ * Whether the SYN of direction @p dir was seen.  A flow whose client SYN was
+ * not seen began before the capture, so its first bytes may fall anywhere
+ * inside a PDU (see storm_iscsi_start_midstream()).
+ */
+STORM_EXTERN bool storm_flow_syn_seen(const storm_flow *f, storm_dir dir);
 /** Timestamp (µs) of the packet being processed. */
 STORM_EXTERN uint64_t storm_tcp_now(const storm_tcp *t);
 /** The user pointer given to storm_tcp_new(). */

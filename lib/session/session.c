@@ -18,16 +18,42 @@ STORM_EXTERN void storm_session_callbacks_set_start(storm_session_callbacks *c, 
 STORM_EXTERN void storm_session_callbacks_set_data(storm_session_callbacks *c, storm_io_data_cb cb) { c->data = cb; }
 STORM_EXTERN void storm_session_callbacks_set_done(storm_session_callbacks *c, storm_io_done_cb cb) { c->done = cb; }
 
-/* The user's text, error and resync callbacks go straight to the parser;
- * header, data and end are wrapped so the tracker sees them too. */
-static int make_parser(storm_session *s, const storm_iscsi_callbacks *pdu_cbs)
+/* The parser's user pointer is the tracker; these hand the user's own
+ * pointer to the user's PDU-level callbacks. */
+static int fwd_text(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, const char *key,
+		    const char *value, void *user)
 {
-	struct storm_iscsi_callbacks cb = {0};
-	if (pdu_cbs)
-		cb = *pdu_cbs;
-	cb.pdu = tracker_on_pdu;
-	cb.data = tracker_on_data;
-	cb.pdu_end = tracker_on_pdu_end;
+	storm_session *s = user;
+	return s->pdu_cb->text(p, d, pdu, key, value, s->user);
+}
+
+static void fwd_error(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, int err,
+		      const char *reason, void *user)
+{
+	storm_session *s = user;
+	s->pdu_cb->error(p, d, pdu, err, reason, s->user);
+}
+
+static void fwd_resync(storm_iscsi *p, storm_dir d, uint64_t skipped, void *user)
+{
+	storm_session *s = user;
+	s->pdu_cb->resync(p, d, skipped, s->user);
+}
+
+/* Header, data and end are the tracker's own, which call the user's after;
+ * text, error and resync are forwarded only when the user set them. */
+static int make_parser(storm_session *s)
+{
+	struct storm_iscsi_callbacks cb = {
+		.pdu = tracker_on_pdu,
+		.data = tracker_on_data,
+		.pdu_end = tracker_on_pdu_end,
+	};
+	if (s->pdu_cb) {
+		cb.text = s->pdu_cb->text ? fwd_text : NULL;
+		cb.error = s->pdu_cb->error ? fwd_error : NULL;
+		cb.resync = s->pdu_cb->resync ? fwd_resync : NULL;
+	}
 	return storm_iscsi_new(&s->parser, &cb, s);
 }
 
@@ -47,7 +73,7 @@ STORM_EXTERN int storm_session_new(storm_session **sp, const storm_session_callb
 			goto nomem;
 		*s->pdu_cb = *pdu_cbs;
 	}
-	if (make_parser(s, pdu_cbs))
+	if (make_parser(s))
 		goto nomem;
 	return 0;
 nomem:

@@ -41,3 +41,8 @@ STORM_EXTERN int storm_flow_format(const storm_flow *f, char *buf, size_t len)
 		return -ENOSPC;
 	return n;
 }
+
+STORM_EXTERN bool storm_flow_syn_seen(const storm_flow *f, storm_dir dir)
+{
+	return (unsigned)dir <= STORM_T2I && f->dir[dir].syn;
+}

@@ -17,6 +17,7 @@ struct flow_ctx {
 	storm_session *session;
 	storm_tcp *tcp;
 	bool broken[2];
+	bool started;           /* the first data was seen */
 	const struct dump_opts *opts;
 };
 

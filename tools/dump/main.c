@@ -56,6 +56,13 @@ static int on_data(storm_tcp *t, storm_flow *f, storm_dir d, const uint8_t *data
 	struct flow_ctx *fc = storm_flow_user(f);
 	if (!fc || fc->broken[d])
 		return 0;
+	if (!fc->started) {
+		/* Without the handshake the Login was not seen either: digests
+		 * are unknown (assumed off) and framing must be found. */
+		fc->started = true;
+		if (!storm_flow_syn_seen(f, STORM_I2T))
+			storm_iscsi_start_midstream(storm_session_parser(fc->session), false, false);
+	}
 	ssize_t n = storm_session_feed(fc->session, d, data, len);
 	if (n == -ENOMEM)
 		return -ENOMEM;
