@@ -76,5 +76,9 @@ STORM_EXTERN const char *storm_iscsi_key(const storm_iscsi *p, storm_dir d, cons
 
 STORM_EXTERN uint64_t storm_iscsi_offset(const storm_iscsi *p, storm_dir d)
 {
-	return (unsigned)d <= STORM_T2I ? p->dir[d].offset : 0;
+	if ((unsigned)d > STORM_T2I)
+		return 0;
+	/* Bytes waiting in the replay buffer were consumed already. */
+	const struct iscsi_dir *ds = &p->dir[d];
+	return ds->offset + (ds->replay_len - ds->replay_pos);
 }

@@ -90,13 +90,14 @@ static int header_complete(storm_iscsi *p, storm_dir d)
 					  "header digest 0x%08x, computed 0x%08x", want, got);
 	}
 	char why[sizeof ds->reason];
+	/* The PDU is whole enough for the error callback before its AHS is read. */
+	ds->pdu.hdr = ds->hdr;
+	ds->pdu.ahs_len = storm_bhs_ahs_len(ds->hdr);
+	ds->pdu.lost = false;
 	ds->header_done = true;
 	int rc = iscsi_parse_ahs(ds, why, sizeof why);
 	if (rc)
 		return iscsi_fail(p, d, rc, "%s", why);
-	ds->pdu.hdr = ds->hdr;
-	ds->pdu.ahs_len = storm_bhs_ahs_len(ds->hdr);
-	ds->pdu.lost = false;
 	ds->dsl = storm_bhs_dsl(ds->hdr);
 	ds->data_done = 0;
 	ds->crc = 0;
@@ -235,6 +236,8 @@ static int step(storm_iscsi *p, storm_dir d, const uint8_t *in, size_t len, size
  * header already gathered (after resynchronisation). */
 static bool pending(const struct iscsi_dir *ds)
 {
+	if (ds->replay_pos < ds->replay_len)
+		return true;
 	if (ds->st == ST_TRAILER)
 		return ds->have == ds->trailer_len;
 	return ds->st == ST_HEADER && ds->have >= STORM_BHS_LEN &&
@@ -263,10 +266,23 @@ STORM_EXTERN ssize_t storm_iscsi_feed(storm_iscsi *p, storm_dir d, const uint8_t
 			return STORM_ERR_BROKEN;
 		/* A PDU whose trailer is empty ends without waiting for input. */
 		bool ready = ds->st == ST_TRAILER && ds->have == ds->trailer_len;
+		bool replay = ds->replay_pos < ds->replay_len;
 		if (pos == len && !pending(ds))
 			break;
 		size_t used = 0;
-		int rc = ready ? pdu_end(p, d) : step(p, d, in + pos, len - pos, &used);
+		int rc;
+		if (ready) {
+			rc = pdu_end(p, d);
+		} else if (replay) {
+			/* Consumed before, counted in pos then: only the offset moves. */
+			rc = step(p, d, ds->replay + ds->replay_pos,
+				  ds->replay_len - ds->replay_pos, &used);
+			ds->replay_pos += used;
+			ds->offset += used;
+			used = 0;
+		} else {
+			rc = step(p, d, in + pos, len - pos, &used);
+		}
 		pos += used;
 		ds->offset += used;
 		if (rc == STORM_PAUSE)

@@ -58,6 +58,10 @@ struct iscsi_dir {
 	uint32_t crc;           /* running data digest */
 	bool digest_data;       /* whether this PDU carries a data digest */
 	bool header_done;       /* the current PDU's header was whole and checked */
+	/* Bytes the resynchronisation window held past the header it accepted:
+	 * they are processed again, before new input (see resync.c). */
+	uint8_t replay[2 * ISCSI_MAX_HDR];
+	size_t replay_len, replay_pos;
 	uint64_t resync_skipped;
 	uint64_t offset;        /* stream offset of the next byte */
 	struct storm_pdu pdu;

@@ -73,12 +73,26 @@ static int candidate(const storm_iscsi *p, storm_dir d, const uint8_t *h, size_t
 	return le32(h + STORM_BHS_LEN + ahs) == storm_crc32c(0, h, STORM_BHS_LEN + ahs);
 }
 
-static void accept(storm_iscsi *p, storm_dir d, size_t used)
+/* The window may hold more than the accepted header: a longer candidate
+ * rejected before it was gathered in full.  Those bytes follow the header in
+ * the stream; they go to the replay buffer and are parsed again. */
+static void accept(storm_iscsi *p, storm_dir d, size_t used, size_t need)
 {
 	struct iscsi_dir *ds = &p->dir[d];
 	ds->st = ST_HEADER;
 	ds->hdr_need = 0;
 	ds->pdu.offset = ds->offset + used - ds->have;
+	if (ds->have > need) {
+		size_t extra = ds->have - need;
+		size_t left = ds->replay_len - ds->replay_pos;
+		/* Bytes still waiting in the replay buffer come after these. */
+		memmove(ds->replay + extra, ds->replay + ds->replay_pos, left);
+		memcpy(ds->replay, ds->hdr + need, extra);
+		ds->replay_pos = 0;
+		ds->replay_len = extra + left;
+		ds->offset -= extra;
+		ds->have = need;
+	}
 	uint64_t skipped = ds->resync_skipped;
 	ds->resync_skipped = 0;
 	if (p->cb.resync)
@@ -93,7 +107,7 @@ size_t iscsi_resync_scan(storm_iscsi *p, storm_dir d, const uint8_t *in, size_t 
 		size_t need;
 		int v = candidate(p, d, ds->hdr, ds->have, &need);
 		if (v > 0) {
-			accept(p, d, used);
+			accept(p, d, used, need);
 			return used;
 		}
 		if (v < 0) {
@@ -151,6 +165,12 @@ STORM_EXTERN int storm_iscsi_gap(storm_iscsi *p, storm_dir d, uint64_t len)
 	if ((unsigned)d > STORM_T2I)
 		return -EINVAL;
 	struct iscsi_dir *ds = &p->dir[d];
+	/* Bytes waiting to be parsed again precede the loss; a caller that
+	 * reports a gap without resuming a pause first loses them too. */
+	if (ds->replay_pos < ds->replay_len) {
+		len += ds->replay_len - ds->replay_pos;
+		ds->replay_pos = ds->replay_len = 0;
+	}
 	while (len > 0 || (ds->st == ST_TRAILER && ds->have == ds->trailer_len && ds->pdu.lost)) {
 		if (ds->st == ST_BROKEN)
 			return STORM_ERR_BROKEN;

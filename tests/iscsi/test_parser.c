@@ -496,3 +496,55 @@ Test(parser, bhs_fields)
 	cr_assert_eq(storm_bhs_field(p.bhs, STORM_F_STATUS, &v), 0);
 	cr_assert_eq(v, 2);
 }
+
+/* Resynchronising with header digests: a candidate with a long AHS is
+ * gathered in full (1072 bytes) before its digest rejects it; the true header
+ * found inside that window must be followed by the bytes after it, not lose
+ * them (a regression found by fuzz_parser). */
+Test(parser, resync_window_longer_than_accepted_header, .init = init_pattern)
+{
+	ptrace pt;
+	ptrace_init(&pt);
+	storm_iscsi_assume_ffp(pt.p, true, false);
+	tu_buf b = {0};
+	tb_pdu p;
+	/* A fake SCSI Command BHS with TotalAHSLength 255 and a bad digest. */
+	uint8_t fake[48] = {STORM_OP_SCSI_CMD, 0x80, 0, 0, 255};
+	tu_buf_put(&b, fake, sizeof fake);
+	size_t first = b.len;
+	for (uint32_t i = 0; i < 40; i++) {
+		tb_init(&p, 0x40 | STORM_OP_NOP_OUT, 0x80, 500 + i);
+		tb_emit(&b, &p, true, false);
+	}
+	cr_assert_eq(storm_iscsi_gap(pt.p, STORM_I2T, 100), 0);
+	cr_assert_eq(storm_iscsi_feed(pt.p, STORM_I2T, b.data, b.len), (ssize_t)b.len);
+	cr_assert_eq(pt.errors, 0, "%s", pt.t.text);
+	char want[64];
+	snprintf(want, sizeof want, "R0 skipped=%zu\n", 100 + first);
+	cr_assert(strstr(pt.t.text, want), "%s", pt.t.text);
+	for (uint32_t i = 0; i < 40; i++) {
+		snprintf(want, sizeof want, "E0 op=00 itt=%u ", 500 + i);
+		cr_assert(strstr(pt.t.text, want), "NOP-Out %u lost:\n%s", i, pt.t.text);
+	}
+	cr_assert_eq(storm_iscsi_offset(pt.p, STORM_I2T), 100 + b.len);
+	tu_buf_free(&b);
+	ptrace_free(&pt);
+}
+
+/* A malformed AHS reaches the error callback with the PDU's own header. */
+Test(parser, ahs_error_reports_its_pdu)
+{
+	ptrace pt;
+	ptrace_init(&pt);
+	tu_buf b = {0};
+	tb_pdu p;
+	tb_init(&p, STORM_OP_SCSI_CMD, 0x80, 77);
+	p.ahs_len = 4;
+	p.ahs[1] = 200;
+	p.ahs[2] = 1;
+	tb_emit(&b, &p, false, false);
+	cr_assert_eq(storm_iscsi_feed(pt.p, STORM_I2T, b.data, b.len), STORM_ERR_AHS);
+	cr_assert(strstr(pt.t.text, "X0 err=-1998 pdu=1"), "%s", pt.t.text);
+	tu_buf_free(&b);
+	ptrace_free(&pt);
+}
