@@ -13,5 +13,6 @@
 #include <storm/session.h>
 #include <storm/tcp.h>
 #include <storm/pcap.h>
+#include <storm/relay.h>
 
 #endif

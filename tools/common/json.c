@@ -24,6 +24,13 @@ static void put_key(json_line *j, const char *key)
 	put(j, "\":", 2);
 }
 
+static FILE *g_out;
+
+void jl_set_output(FILE *out)
+{
+	g_out = out;
+}
+
 void jl_begin(json_line *j)
 {
 	j->len = 0;
@@ -96,5 +103,5 @@ void jl_end(json_line *j)
 	/* put() always leaves room for these two bytes. */
 	j->buf[j->len++] = '}';
 	j->buf[j->len++] = '\n';
-	fwrite(j->buf, 1, j->len, stdout);
+	fwrite(j->buf, 1, j->len, g_out ? g_out : stdout);
 }

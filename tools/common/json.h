@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct json_line {
 	char buf[4096];
@@ -13,6 +14,8 @@ typedef struct json_line {
 	bool overflow;
 } json_line;
 
+/* Where lines go (stdout until set). */
+void jl_set_output(FILE *out);
 void jl_begin(json_line *j);
 void jl_str(json_line *j, const char *key, const char *val);
 void jl_u64(json_line *j, const char *key, uint64_t v);

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One relayed connection: the initiator's socket (side 0), the target's
+ * (side 1), and a bounded buffer per direction.  Bytes read from one side
+ * are parsed (hooks run) and only then written to the other.  A full buffer
+ * stops reading from its source: TCP's own flow control then slows the
+ * sender, so a stopped target cannot make the relay grow. */
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "relay/relay_int.h"
+
+/* linux/netfilter_ipv4.h and ip6_tables.h define these, but clash with
+ * netinet/in.h; the values are the kernel's ABI. */
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST 80
+#endif
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80
+#endif
+
+/* Side 0 is the source of I2T and the destination of T2I. */
+static int src_side(storm_dir d) { return d == STORM_I2T ? 0 : 1; }
+static int dst_side(storm_dir d) { return d == STORM_I2T ? 1 : 0; }
+static storm_dir dir_from(int side) { return side == 0 ? STORM_I2T : STORM_T2I; }
+static storm_dir dir_to(int side) { return side == 0 ? STORM_T2I : STORM_I2T; }
+
+static size_t pending(const struct relay_buf *b) { return b->tail - b->head; }
+
+static uint32_t wanted(const storm_conn *c, int side)
+{
+	uint32_t ev = 0;
+	storm_dir in = dir_from(side), out = dir_to(side);
+	bool connecting = c->connecting && side == 1;
+	if (!connecting && !c->eof[in] && pending(&c->buf[in]) < c->buf[in].cap)
+		ev |= EPOLLIN;
+	if (connecting || pending(&c->buf[out]) > 0)
+		ev |= EPOLLOUT;
+	return ev;
+}
+
+static void arm(storm_conn *c, int side)
+{
+	uint32_t ev = wanted(c, side);
+	if (ev == c->armed[side])
+		return;
+	struct epoll_event e = {.events = ev, .data.ptr = &c->tag[side]};
+	epoll_ctl(c->relay->ep, EPOLL_CTL_MOD, c->fd[side], &e);
+	c->armed[side] = ev;
+}
+
+static void tune(int fd)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* ---- teardown --------------------------------------------------------- */
+
+static void unlink_conn(storm_relay *r, storm_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		r->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	r->nconns--;
+}
+
+/* A reset side is answered with a reset: SO_LINGER 0 makes close() send RST,
+ * which the initiator's recovery treats like any lost connection. */
+static void close_side(storm_conn *c, int side)
+{
+	if (c->fd[side] < 0)
+		return;
+	if (c->err) {
+		struct linger lg = {1, 0};
+		setsockopt(c->fd[side], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	}
+	epoll_ctl(c->relay->ep, EPOLL_CTL_DEL, c->fd[side], NULL);
+	close(c->fd[side]);
+	c->fd[side] = -1;
+}
+
+/* Closes both sides now, reports the end of every task and of the
+ * connection, and queues the memory for the end of the service round. */
+void conn_fail(storm_conn *c, int err)
+{
+	storm_relay *r = c->relay;
+	if (c->dead)
+		return;
+	c->dead = true;
+	if (err && !c->err)
+		c->err = err;
+	close_side(c, 0);
+	close_side(c, 1);
+	if (c->session)
+		storm_session_close(c->session);
+	if (r->cb.close)
+		r->cb.close(r, c, c->err, r->user);
+	unlink_conn(r, c);
+	c->next = r->dead;
+	r->dead = c;
+}
+
+void conn_free(storm_conn *c)
+{
+	storm_session_del(c->session);
+	free(c->buf[0].data);
+	free(c->buf[1].data);
+	free(c);
+}
+
+/* ---- moving bytes ----------------------------------------------------- */
+
+static void finish_if_done(storm_conn *c)
+{
+	if (c->shut[STORM_I2T] && c->shut[STORM_T2I])
+		conn_fail(c, 0);
+}
+
+/* Writes what direction @p d holds to its destination. */
+static int flush_dir(storm_conn *c, storm_dir d)
+{
+	struct relay_buf *b = &c->buf[d];
+	int fd = c->fd[dst_side(d)];
+	if (c->connecting && d == STORM_I2T)
+		return 0;
+	while (pending(b) > 0) {
+		ssize_t n = send(fd, b->data + b->head, pending(b), MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			return -errno;
+		}
+		b->head += (size_t)n;
+		c->bytes[d] += (size_t)n;
+	}
+	if (pending(b) == 0) {
+		b->head = b->tail = 0;
+		if (c->eof[d] && !c->shut[d]) {
+			shutdown(fd, SHUT_WR);
+			c->shut[d] = true;
+		}
+	}
+	return 0;
+}
+
+/* Makes room at the end of the buffer by moving the pending bytes down. */
+static void compact(struct relay_buf *b)
+{
+	if (b->head == 0)
+		return;
+	memmove(b->data, b->data + b->head, pending(b));
+	b->tail -= b->head;
+	b->head = 0;
+}
+
+/* Reads what direction @p d's source has, parses it, and tries to forward it. */
+static int fill_dir(storm_conn *c, storm_dir d)
+{
+	struct relay_buf *b = &c->buf[d];
+	if (b->tail == b->cap)
+		compact(b);
+	if (b->tail == b->cap || c->eof[d])
+		return 0;
+	ssize_t n = recv(c->fd[src_side(d)], b->data + b->tail, b->cap - b->tail, 0);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	if (n == 0) {
+		c->eof[d] = true;
+		return flush_dir(c, d);
+	}
+	/* Hooks see the bytes before the destination does. */
+	ssize_t fed = storm_session_feed(c->session, d, b->data + b->tail, (size_t)n);
+	if (fed < 0)
+		return (int)fed;
+	if (c->fail_requested)
+		return -ECONNABORTED;
+	b->tail += (size_t)n;
+	return flush_dir(c, d);
+}
+
+static int finish_connect(storm_conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+	if (getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err)
+		return -err;
+	c->connecting = false;
+	tune(c->fd[1]);
+	return flush_dir(c, STORM_I2T);
+}
+
+void conn_event(storm_conn *c, int side, uint32_t events)
+{
+	int rc = 0;
+	if (c->connecting && side == 1) {
+		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+			rc = finish_connect(c);
+	} else {
+		if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			rc = fill_dir(c, dir_from(side));
+		if (!rc && (events & (EPOLLOUT | EPOLLERR)))
+			rc = flush_dir(c, dir_to(side));
+	}
+	if (rc) {
+		conn_fail(c, rc);
+		return;
+	}
+	if (c->dead)
+		return; /* a hook failed it */
+	arm(c, 0);
+	arm(c, 1);
+	finish_if_done(c);
+}
+
+/* ---- new connections --------------------------------------------------- */
+
+static bool address_allowed(const storm_relay *r, const struct sockaddr_storage *peer)
+{
+	if (r->cfg.nallow == 0)
+		return true;
+	for (unsigned i = 0; i < r->cfg.nallow; i++)
+		if (cidr_match(&r->cfg.allow[i], peer))
+			return true;
+	return false;
+}
+
+/* Transparent mode: where the initiator meant to go.  A connection that was
+ * not redirected has its original destination on one of our listeners; it is
+ * refused, or the relay would connect to itself. */
+static int destination(storm_relay *r, int fd, struct sockaddr_storage *dst)
+{
+	if (!r->cfg.transparent) {
+		*dst = r->cfg.upstream;
+		return 0;
+	}
+	socklen_t len = sizeof *dst;
+	memset(dst, 0, sizeof *dst);
+	if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, dst, &len) < 0 &&
+	    getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, dst, &len) < 0)
+		return -errno;
+	for (unsigned i = 0; i < r->cfg.nlisten; i++) {
+		struct sockaddr_storage own;
+		socklen_t sl = sizeof own;
+		if (getsockname(r->lfd[i], (struct sockaddr *)&own, &sl) == 0 && addr_equal(&own, dst))
+			return -ELOOP;
+	}
+	return 0;
+}
+
+static int connect_upstream(storm_conn *c, const struct sockaddr_storage *dst)
+{
+	int fd = socket(dst->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	c->fd[1] = fd;
+	endpoint_of(dst, &c->ends[1]);
+	if (connect(fd, (const struct sockaddr *)dst, addr_len(dst)) < 0 && errno != EINPROGRESS)
+		return -errno;
+	c->connecting = true;
+	return 0;
+}
+
+static int register_sides(storm_conn *c)
+{
+	for (int side = 0; side < 2; side++) {
+		c->tag[side] = (struct tag){TAG_CONN, side, c};
+		c->armed[side] = wanted(c, side);
+		struct epoll_event e = {.events = c->armed[side], .data.ptr = &c->tag[side]};
+		if (epoll_ctl(c->relay->ep, EPOLL_CTL_ADD, c->fd[side], &e) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static int conn_setup(storm_conn *c, int fd, const struct sockaddr_storage *peer)
+{
+	storm_relay *r = c->relay;
+	struct sockaddr_storage dst;
+	c->fd[0] = fd;
+	c->fd[1] = -1;
+	endpoint_of(peer, &c->ends[0]);
+	tune(fd);
+	for (int d = 0; d < 2; d++) {
+		c->buf[d].cap = r->cfg.max_buffered;
+		c->buf[d].data = malloc(c->buf[d].cap);
+		if (!c->buf[d].data)
+			return -ENOMEM;
+	}
+	if (storm_session_new(&c->session, r->scb, r->pcb, c))
+		return -ENOMEM;
+	int rc = destination(r, fd, &dst);
+	if (!rc)
+		rc = connect_upstream(c, &dst);
+	if (!rc)
+		rc = register_sides(c);
+	return rc;
+}
+
+static void conn_new(storm_relay *r, int fd, const struct sockaddr_storage *peer)
+{
+	storm_conn *c = calloc(1, sizeof *c);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->relay = r;
+	c->next = r->conns;
+	if (r->conns)
+		r->conns->prev = c;
+	r->conns = c;
+	r->nconns++;
+	int rc = conn_setup(c, fd, peer);
+	if (!rc && r->cb.open && r->cb.open(r, c, r->user))
+		rc = -ECONNREFUSED;
+	if (rc)
+		conn_fail(c, rc);
+}
+
+void conn_accept(storm_relay *r, int lfd)
+{
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof peer;
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return; /* EAGAIN, or a transient failure: the next event retries */
+		if (!address_allowed(r, &peer) || r->nconns >= r->cfg.max_conns) {
+			close(fd);
+			continue;
+		}
+		conn_new(r, fd, &peer);
+	}
+}

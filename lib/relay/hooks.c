@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The session and parser callbacks of every relayed connection: they check
+ * the initiator's IQN and call the relay's hooks with the connection. */
+#include <errno.h>
+#include <string.h>
+
+#include "relay/relay_int.h"
+
+static int on_pdu(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, void *user)
+{
+	(void)p;
+	storm_conn *c = user;
+	storm_relay *r = c->relay;
+	return r->cb.pdu ? r->cb.pdu(r, c, d, pdu, r->user) : 0;
+}
+
+/* RFC 7143 §13.5: InitiatorName is sent in the first Login Request; checking
+ * it here keeps a refused initiator from ever reaching the target. */
+static int on_text(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, const char *key,
+		   const char *value, void *user)
+{
+	(void)p;
+	(void)pdu;
+	storm_conn *c = user;
+	const struct storm_relay_config *cfg = &c->relay->cfg;
+	if (d != STORM_I2T || cfg->niqn == 0 || strcmp(key, "InitiatorName") != 0)
+		return 0;
+	for (unsigned i = 0; i < cfg->niqn; i++)
+		if (strcmp(cfg->iqn[i], value) == 0)
+			return 0;
+	return -EACCES;
+}
+
+static int on_start(storm_session *s, storm_io *io, void *user)
+{
+	(void)s;
+	storm_conn *c = user;
+	storm_relay *r = c->relay;
+	return r->cb.io_start ? r->cb.io_start(r, c, io, r->user) : 0;
+}
+
+static int on_data(storm_session *s, storm_io *io, storm_dir d, uint64_t off,
+		   const uint8_t *data, size_t len, void *user)
+{
+	(void)s;
+	storm_conn *c = user;
+	storm_relay *r = c->relay;
+	return r->cb.io_data ? r->cb.io_data(r, c, io, d, off, data, len, r->user) : 0;
+}
+
+static int on_done(storm_session *s, storm_io *io, void *user)
+{
+	(void)s;
+	storm_conn *c = user;
+	storm_relay *r = c->relay;
+	return r->cb.io_done ? r->cb.io_done(r, c, io, r->user) : 0;
+}
+
+int hooks_make(storm_relay *r)
+{
+	if (storm_session_callbacks_new(&r->scb) || storm_iscsi_callbacks_new(&r->pcb))
+		return -ENOMEM;
+	storm_iscsi_callbacks_set_pdu(r->pcb, on_pdu);
+	storm_iscsi_callbacks_set_text(r->pcb, on_text);
+	if (r->cb.io_start)
+		storm_session_callbacks_set_start(r->scb, on_start);
+	if (r->cb.io_data)
+		storm_session_callbacks_set_data(r->scb, on_data);
+	if (r->cb.io_done)
+		storm_session_callbacks_set_done(r->scb, on_done);
+	return 0;
+}

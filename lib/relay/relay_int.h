@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internal state of the active relay. */
+#ifndef STORM_RELAY_INT_H
+#define STORM_RELAY_INT_H
+
+#include <netinet/in.h>
+#include <storm/relay.h>
+#include <sys/socket.h>
+
+#define RELAY_MAX_LISTEN 16
+#define RELAY_MAX_ALLOW 64
+#define RELAY_IQN_MAX 224 /* RFC 7143 §4.2.7.1: names are at most 223 bytes */
+
+struct cidr {
+	int family;
+	uint8_t addr[16];
+	unsigned prefix;
+};
+
+struct storm_relay_config {
+	storm_relay_mode mode;
+	struct sockaddr_storage listen[RELAY_MAX_LISTEN];
+	unsigned nlisten;
+	struct sockaddr_storage upstream;
+	bool has_upstream;
+	bool transparent;
+	struct cidr allow[RELAY_MAX_ALLOW];
+	unsigned nallow;
+	char iqn[RELAY_MAX_ALLOW][RELAY_IQN_MAX];
+	unsigned niqn;
+	size_t max_conns;
+	size_t max_buffered;
+};
+
+struct storm_relay_callbacks {
+	storm_relay_open_cb open;
+	storm_relay_close_cb close;
+	storm_relay_pdu_cb pdu;
+	storm_relay_io_start_cb io_start;
+	storm_relay_io_data_cb io_data;
+	storm_relay_io_done_cb io_done;
+};
+
+/* What an epoll event points at. */
+enum tag_kind { TAG_STOP, TAG_LISTEN, TAG_CONN };
+struct tag {
+	enum tag_kind kind;
+	int index;            /* listener index, or the conn side (0 initiator, 1 target) */
+	storm_conn *conn;
+};
+
+/* Bytes of one direction waiting to be forwarded: [head, tail) of data. */
+struct relay_buf {
+	uint8_t *data;
+	size_t cap, head, tail;
+};
+
+struct storm_conn {
+	storm_relay *relay;
+	int fd[2];                /* [0] initiator, [1] target */
+	struct tag tag[2];
+	uint32_t armed[2];        /* epoll events registered per side */
+	struct relay_buf buf[2];  /* indexed by storm_dir */
+	bool eof[2];              /* the source of this direction finished */
+	bool shut[2];             /* FIN passed on to this direction's destination */
+	bool connecting;
+	bool dead;
+	int err;                  /* why it failed, 0 if it did not */
+	bool fail_requested;      /* storm_conn_fail() from a hook */
+	storm_session *session;
+	storm_endpoint ends[2];
+	uint64_t bytes[2];
+	void *user;
+	storm_conn *prev, *next;
+};
+
+struct storm_relay {
+	struct storm_relay_config cfg;
+	struct storm_relay_callbacks cb;
+	void *user;
+	int ep;                   /* epoll */
+	int stopfd;               /* eventfd written by storm_relay_stop() */
+	struct tag stop_tag;
+	int lfd[RELAY_MAX_LISTEN];
+	struct tag ltag[RELAY_MAX_LISTEN];
+	storm_conn *conns;        /* live */
+	storm_conn *dead;         /* closed during this service round, freed at its end */
+	size_t nconns;
+	volatile int stopping;
+	storm_session_callbacks *scb;
+	storm_iscsi_callbacks *pcb;
+};
+
+/* addr.c */
+int addr_parse(const char *s, struct sockaddr_storage *out);
+int cidr_parse(const char *s, struct cidr *out);
+bool cidr_match(const struct cidr *c, const struct sockaddr_storage *sa);
+void endpoint_of(const struct sockaddr_storage *sa, storm_endpoint *ep);
+socklen_t addr_len(const struct sockaddr_storage *sa);
+bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+
+/* conn.c */
+void conn_accept(storm_relay *r, int lfd);
+void conn_event(storm_conn *c, int side, uint32_t events);
+void conn_fail(storm_conn *c, int err);
+void conn_free(storm_conn *c);
+
+/* hooks.c: the session and parser callbacks that call the relay's hooks. */
+int hooks_make(storm_relay *r);
+
+#endif

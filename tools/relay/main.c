@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* storm-relay: an active iSCSI relay, optionally writing every block I/O as
+ * JSON Lines (the schema of storm-dump --events). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "events.h"
+#include "json.h"
+
+struct opts {
+	bool events;
+	bool touch;
+	bool quiet;
+};
+
+static storm_relay *g_relay;
+static struct opts g_opts;
+static uint64_t g_touched;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: storm-relay --listen ADDR:PORT (--upstream ADDR:PORT | --transparent) [OPTIONS]\n"
+		"Relay iSCSI connections to a target, parsing everything that crosses.\n\n"
+		"  -l, --listen ADDR:PORT    where initiators connect (repeatable; [v6]:PORT for IPv6)\n"
+		"  -u, --upstream ADDR:PORT  the real target\n"
+		"  -t, --transparent         forward to each connection's original destination\n"
+		"                            (traffic sent here by an iptables REDIRECT rule)\n"
+		"  -e, --events FILE|-       write every completed block I/O as JSON Lines\n"
+		"  -a, --allow CIDR          accept initiators only from these addresses (repeatable)\n"
+		"  -i, --allow-iqn IQN       accept only these initiator names (repeatable)\n"
+		"  -c, --max-conns N         connections at once (default %u)\n"
+		"  -b, --buffer BYTES        bytes buffered per connection and direction (default %u)\n"
+		"      --touch               read every data byte in a hook (for measurements)\n"
+		"  -q, --quiet               no connection log on stderr\n"
+		"  -h, --help\n\n"
+		"SIGINT or SIGTERM stops it cleanly.  Exit status: 0 after a stop, 1 bad usage,\n"
+		"2 cannot listen, 3 event loop failure.\n",
+		STORM_RELAY_DEFAULT_CONNS, STORM_RELAY_DEFAULT_BUFFER);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int on_open(storm_relay *r, storm_conn *c, void *user)
+{
+	(void)r;
+	(void)user;
+	char *flow = malloc(128);
+	if (!flow)
+		return -ENOMEM;
+	storm_conn_format(c, flow, 128);
+	storm_conn_set_user(c, flow);
+	if (!g_opts.quiet)
+		fprintf(stderr, "storm-relay: open %s\n", flow);
+	return 0;
+}
+
+static void on_close(storm_relay *r, storm_conn *c, int err, void *user)
+{
+	(void)r;
+	(void)user;
+	char *flow = storm_conn_user(c);
+	if (!g_opts.quiet)
+		fprintf(stderr, "storm-relay: close %s (%s), %llu bytes to target, %llu to initiator\n",
+			flow ? flow : "?", err ? storm_strerror(err) : "orderly",
+			(unsigned long long)storm_conn_bytes(c, STORM_I2T),
+			(unsigned long long)storm_conn_bytes(c, STORM_T2I));
+	free(flow);
+	storm_conn_set_user(c, NULL);
+}
+
+static int on_start(storm_relay *r, storm_conn *c, storm_io *io, void *user)
+{
+	(void)r;
+	(void)c;
+	(void)user;
+	return g_opts.events ? ev_start(io) : 0;
+}
+
+static int on_data(storm_relay *r, storm_conn *c, storm_io *io, storm_dir d, uint64_t off,
+		   const uint8_t *data, size_t len, void *user)
+{
+	(void)r;
+	(void)c;
+	(void)user;
+	if (g_opts.touch) {
+		uint64_t sum = 0;
+		for (size_t i = 0; i < len; i++)
+			sum += data[i];
+		g_touched += sum;
+	}
+	if (g_opts.events)
+		ev_data(io, d, off, data, len);
+	return 0;
+}
+
+static int on_done(storm_relay *r, storm_conn *c, storm_io *io, void *user)
+{
+	(void)r;
+	(void)user;
+	if (g_opts.events) {
+		const char *flow = storm_conn_user(c);
+		ev_done(flow ? flow : "?", now(), io);
+		fflush(NULL);
+	}
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (g_relay)
+		storm_relay_stop(g_relay);
+}
+
+static int apply(storm_relay_config *cfg, int c, const char *arg, size_t *conns, size_t *buffer)
+{
+	char *end;
+	switch (c) {
+	case 'l': return storm_relay_config_add_listen(cfg, arg);
+	case 'u': return storm_relay_config_set_upstream(cfg, arg);
+	case 't': storm_relay_config_set_transparent(cfg, true); return 0;
+	case 'a': return storm_relay_config_allow_address(cfg, arg);
+	case 'i': return storm_relay_config_allow_iqn(cfg, arg);
+	case 'c': *conns = strtoul(arg, &end, 10); return *end || !*conns ? -EINVAL : 0;
+	case 'b': *buffer = strtoul(arg, &end, 10); return *end || !*buffer ? -EINVAL : 0;
+	default: return -EINVAL;
+	}
+}
+
+static int open_events(const char *path)
+{
+	if (strcmp(path, "-") == 0)
+		return 0;
+	FILE *f = fopen(path, "a");
+	if (!f)
+		return -errno;
+	jl_set_output(f);
+	return 0;
+}
+
+static storm_relay_callbacks *make_hooks(void)
+{
+	storm_relay_callbacks *cbs;
+	if (storm_relay_callbacks_new(&cbs))
+		return NULL;
+	storm_relay_callbacks_set_open(cbs, on_open);
+	storm_relay_callbacks_set_close(cbs, on_close);
+	if (g_opts.events || g_opts.touch) {
+		storm_relay_callbacks_set_io_start(cbs, on_start);
+		storm_relay_callbacks_set_io_data(cbs, on_data);
+		storm_relay_callbacks_set_io_done(cbs, on_done);
+	}
+	return cbs;
+}
+
+static int serve(storm_relay_config *cfg)
+{
+	storm_relay_callbacks *cbs = make_hooks();
+	if (!cbs)
+		return 3;
+	int rc = storm_relay_new(&g_relay, cfg, cbs, NULL);
+	storm_relay_callbacks_del(cbs);
+	if (rc) {
+		fprintf(stderr, "storm-relay: cannot start: %s\n", storm_strerror(rc));
+		return rc == -EINVAL ? 1 : 2;
+	}
+	char addr[80];
+	for (unsigned i = 0; storm_relay_listen_address(g_relay, i, addr, sizeof addr) > 0; i++)
+		fprintf(stderr, "storm-relay: listening on %s\n", addr);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	rc = storm_relay_run(g_relay);
+	storm_relay_del(g_relay);
+	g_relay = NULL;
+	fflush(NULL);
+	if (rc)
+		fprintf(stderr, "storm-relay: event loop failed: %s\n", storm_strerror(rc));
+	return rc ? 3 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"listen", required_argument, NULL, 'l'}, {"upstream", required_argument, NULL, 'u'},
+		{"transparent", no_argument, NULL, 't'}, {"events", required_argument, NULL, 'e'},
+		{"allow", required_argument, NULL, 'a'}, {"allow-iqn", required_argument, NULL, 'i'},
+		{"max-conns", required_argument, NULL, 'c'}, {"buffer", required_argument, NULL, 'b'},
+		{"touch", no_argument, NULL, 'T'}, {"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+	};
+	storm_relay_config *cfg;
+	size_t conns = STORM_RELAY_DEFAULT_CONNS, buffer = STORM_RELAY_DEFAULT_BUFFER;
+	const char *events = NULL;
+	int c;
+	if (storm_relay_config_new(&cfg))
+		return 3;
+	while ((c = getopt_long(argc, argv, "l:u:te:a:i:c:b:qh", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		} else if (c == 'e') {
+			events = optarg;
+		} else if (c == 'T') {
+			g_opts.touch = true;
+		} else if (c == 'q') {
+			g_opts.quiet = true;
+		} else if (c == '?' || apply(cfg, c, optarg, &conns, &buffer)) {
+			if (c != '?')
+				fprintf(stderr, "storm-relay: bad value for -%c: %s\n", c, optarg);
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+	storm_relay_config_set_limits(cfg, conns, buffer);
+	if (events) {
+		int rc = open_events(events);
+		if (rc) {
+			fprintf(stderr, "storm-relay: %s: %s\n", events, storm_strerror(rc));
+			return 1;
+		}
+		g_opts.events = true;
+	}
+	int status = serve(cfg);
+	storm_relay_config_del(cfg);
+	return status;
+}
