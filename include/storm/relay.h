@@ -88,6 +88,12 @@ STORM_EXTERN int storm_relay_config_allow_address(storm_relay_config *cfg, const
  * @return 0, -EINVAL or -ENOSPC past 64.
  */
 STORM_EXTERN int storm_relay_config_allow_iqn(storm_relay_config *cfg, const char *iqn);
+/**
+ * In discovery sessions, rewrites every TargetAddress of SendTargets
+ * responses to the address the initiator reached the relay at (portal group
+ * tag kept), so initiators that discover through the relay log in through it.
+ */
+STORM_EXTERN void storm_relay_config_set_rewrite_discovery(storm_relay_config *cfg, bool on);
 /** Sets the bounds: connections at once, and bytes buffered per connection and direction (≥ 64 KiB). */
 STORM_EXTERN void storm_relay_config_set_limits(storm_relay_config *cfg, size_t max_conns, size_t max_buffered);
 

@@ -69,6 +69,11 @@ STORM_EXTERN int storm_relay_config_allow_iqn(storm_relay_config *cfg, const cha
 	return 0;
 }
 
+STORM_EXTERN void storm_relay_config_set_rewrite_discovery(storm_relay_config *cfg, bool on)
+{
+	cfg->rewrite_discovery = on;
+}
+
 STORM_EXTERN void storm_relay_config_set_limits(storm_relay_config *cfg, size_t max_conns,
 					       size_t max_buffered)
 {

@@ -30,6 +30,16 @@ static storm_dir dir_to(int side) { return side == 0 ? STORM_T2I : STORM_I2T; }
 
 static size_t pending(const struct relay_buf *b) { return b->tail - b->head; }
 
+/* Bytes that may leave: all pending ones, or those before a held PDU. */
+static size_t sendable(const storm_conn *c, storm_dir d)
+{
+	const struct relay_buf *b = &c->buf[d];
+	if (d != STORM_T2I || !c->held)
+		return pending(b);
+	size_t at = b->tail - (size_t)(c->stream_at_tail[d] - c->hold_from);
+	return at > b->head ? at - b->head : 0;
+}
+
 static uint32_t wanted(const storm_conn *c, int side)
 {
 	uint32_t ev = 0;
@@ -37,7 +47,7 @@ static uint32_t wanted(const storm_conn *c, int side)
 	bool connecting = c->connecting && side == 1;
 	if (!connecting && !c->eof[in] && pending(&c->buf[in]) < c->buf[in].cap)
 		ev |= EPOLLIN;
-	if (connecting || pending(&c->buf[out]) > 0)
+	if (connecting || sendable(c, out) > 0)
 		ev |= EPOLLOUT;
 	return ev;
 }
@@ -130,8 +140,11 @@ static int flush_dir(storm_conn *c, storm_dir d)
 	int fd = c->fd[dst_side(d)];
 	if (c->connecting && d == STORM_I2T)
 		return 0;
-	while (pending(b) > 0) {
-		ssize_t n = send(fd, b->data + b->head, pending(b), MSG_NOSIGNAL);
+	for (;;) {
+		size_t ready = sendable(c, d);
+		if (ready == 0)
+			break;
+		ssize_t n = send(fd, b->data + b->head, ready, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
@@ -160,6 +173,32 @@ static void compact(struct relay_buf *b)
 	b->head = 0;
 }
 
+/* Hooks see the bytes before the destination does.  A pause means a held
+ * PDU is whole and must be rewritten; the bytes after it then sit elsewhere
+ * in the buffer, by as much as the PDU grew or shrank. */
+static int parse(storm_conn *c, storm_dir d, size_t at, size_t n)
+{
+	struct relay_buf *b = &c->buf[d];
+	while (n > 0) {
+		size_t end_before = b->tail;
+		ssize_t fed = storm_session_feed(c->session, d, b->data + at, n);
+		if (fed < 0)
+			return (int)fed;
+		if (c->fail_requested)
+			return -ECONNABORTED;
+		at += (size_t)fed;
+		n -= (size_t)fed;
+		if (c->rewrite_due) {
+			c->rewrite_due = false;
+			int rc = discovery_rewrite(c);
+			if (rc)
+				return rc;
+			at += b->tail - end_before; /* tail moved with the rewrite */
+		}
+	}
+	return 0;
+}
+
 /* Reads what direction @p d's source has, parses it, and tries to forward it. */
 static int fill_dir(storm_conn *c, storm_dir d)
 {
@@ -175,14 +214,11 @@ static int fill_dir(storm_conn *c, storm_dir d)
 		c->eof[d] = true;
 		return flush_dir(c, d);
 	}
-	/* Hooks see the bytes before the destination does. */
-	ssize_t fed = storm_session_feed(c->session, d, b->data + b->tail, (size_t)n);
-	if (fed < 0)
-		return (int)fed;
-	if (c->fail_requested)
-		return -ECONNABORTED;
+	size_t at = b->tail;
 	b->tail += (size_t)n;
-	return flush_dir(c, d);
+	c->stream_at_tail[d] += (size_t)n;
+	int rc = parse(c, d, at, (size_t)n);
+	return rc ? rc : flush_dir(c, d);
 }
 
 static int finish_connect(storm_conn *c)
@@ -216,6 +252,11 @@ void conn_event(storm_conn *c, int side, uint32_t events)
 	}
 	if (c->dead)
 		return; /* a hook failed it */
+	/* A held response that fills the whole buffer can never complete. */
+	if (c->held && pending(&c->buf[STORM_T2I]) == c->buf[STORM_T2I].cap) {
+		conn_fail(c, -ENOBUFS);
+		return;
+	}
 	arm(c, 0);
 	arm(c, 1);
 	finish_if_done(c);

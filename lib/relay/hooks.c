@@ -6,12 +6,33 @@
 
 #include "relay/relay_int.h"
 
+static bool rewritable(const storm_conn *c, storm_iscsi *p, storm_dir d, const storm_pdu *pdu)
+{
+	return d == STORM_T2I && c->relay->cfg.rewrite_discovery && storm_iscsi_discovery(p) &&
+	       storm_bhs_opcode(storm_pdu_bhs(pdu)) == STORM_OP_TEXT_RESP;
+}
+
 static int on_pdu(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, void *user)
 {
-	(void)p;
 	storm_conn *c = user;
 	storm_relay *r = c->relay;
+	/* Nothing from this PDU on is forwarded until it is rewritten. */
+	if (rewritable(c, p, d, pdu)) {
+		c->held = true;
+		c->hold_from = storm_pdu_stream_offset(pdu);
+	}
 	return r->cb.pdu ? r->cb.pdu(r, c, d, pdu, r->user) : 0;
+}
+
+/* The held PDU is whole: pause the parser so the relay rewrites it before
+ * the bytes after it are parsed (they move). */
+static int on_pdu_end(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, void *user)
+{
+	storm_conn *c = user;
+	if (!c->held || !rewritable(c, p, d, pdu))
+		return 0;
+	c->rewrite_due = true;
+	return STORM_PAUSE;
 }
 
 /* RFC 7143 §13.5: InitiatorName is sent in the first Login Request; checking
@@ -62,6 +83,7 @@ int hooks_make(storm_relay *r)
 		return -ENOMEM;
 	storm_iscsi_callbacks_set_pdu(r->pcb, on_pdu);
 	storm_iscsi_callbacks_set_text(r->pcb, on_text);
+	storm_iscsi_callbacks_set_pdu_end(r->pcb, on_pdu_end);
 	if (r->cb.io_start)
 		storm_session_callbacks_set_start(r->scb, on_start);
 	if (r->cb.io_data)

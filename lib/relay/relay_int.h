@@ -30,6 +30,7 @@ struct storm_relay_config {
 	unsigned niqn;
 	size_t max_conns;
 	size_t max_buffered;
+	bool rewrite_discovery;
 };
 
 struct storm_relay_callbacks {
@@ -67,6 +68,10 @@ struct storm_conn {
 	bool dead;
 	int err;                  /* why it failed, 0 if it did not */
 	bool fail_requested;      /* storm_conn_fail() from a hook */
+	uint64_t stream_at_tail[2]; /* parser stream offset of the byte at buf[d].tail */
+	bool held;                /* a T2I Text Response is held from hold_from on */
+	bool rewrite_due;         /* ... and is whole: rewrite it before going on */
+	uint64_t hold_from;
 	storm_session *session;
 	storm_endpoint ends[2];
 	uint64_t bytes[2];
@@ -104,6 +109,9 @@ void conn_accept(storm_relay *r, int lfd);
 void conn_event(storm_conn *c, int side, uint32_t events);
 void conn_fail(storm_conn *c, int err);
 void conn_free(storm_conn *c);
+
+/* discovery.c: rewrites the held, whole SendTargets response.  0 or -errno. */
+int discovery_rewrite(storm_conn *c);
 
 /* hooks.c: the session and parser callbacks that call the relay's hooks. */
 int hooks_make(storm_relay *r);

@@ -107,10 +107,11 @@ static int route_end(storm_session *s, storm_dir d, const uint8_t *bhs)
 int tracker_on_pdu_end(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, void *user)
 {
 	storm_session *s = user;
+	int user_rc = 0;
 	if (s->pdu_cb && s->pdu_cb->pdu_end) {
-		int rc = s->pdu_cb->pdu_end(p, d, pdu, s->user);
-		if (rc)
-			return rc;
+		user_rc = s->pdu_cb->pdu_end(p, d, pdu, s->user);
+		if (user_rc && user_rc != STORM_PAUSE)
+			return user_rc;
 	}
 	const uint8_t *bhs = storm_pdu_bhs(pdu);
 	struct storm_io *io = s->cur[d];
@@ -118,5 +119,5 @@ int tracker_on_pdu_end(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, void *
 		io->lost += storm_bhs_dsl(bhs) - s->piece_bytes[d];
 	int rc = route_end(s, d, bhs);
 	s->cur[d] = NULL;
-	return rc;
+	return rc ? rc : user_rc;
 }

@@ -100,10 +100,12 @@ static int route_pdu(storm_session *s, storm_dir d, const storm_pdu *pdu)
 int tracker_on_pdu(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, void *user)
 {
 	storm_session *s = user;
-	int rc = forward_pdu(s, p, d, pdu);
-	if (rc)
-		return rc;
-	return route_pdu(s, d, pdu);
+	/* A user's pause still lets the tracker see the PDU first. */
+	int user_rc = forward_pdu(s, p, d, pdu);
+	if (user_rc && user_rc != STORM_PAUSE)
+		return user_rc;
+	int rc = route_pdu(s, d, pdu);
+	return rc ? rc : user_rc;
 }
 
 /* Keeps the bytes of [off, off+len) that fall inside buf[0, cap). */
@@ -152,15 +154,26 @@ static int task_data(storm_session *s, storm_dir d, struct storm_io *io, const s
 	return s->cb.data(s, io, d, at, data, len, s->user);
 }
 
+static int track_data(storm_session *s, storm_dir d, const storm_pdu *pdu, uint32_t off,
+		      const uint8_t *data, size_t len);
+
 int tracker_on_data(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, uint32_t off,
 		    const uint8_t *data, size_t len, void *user)
 {
 	storm_session *s = user;
+	int user_rc = 0;
 	if (s->pdu_cb && s->pdu_cb->data) {
-		int rc = s->pdu_cb->data(p, d, pdu, off, data, len, s->user);
-		if (rc)
-			return rc;
+		user_rc = s->pdu_cb->data(p, d, pdu, off, data, len, s->user);
+		if (user_rc && user_rc != STORM_PAUSE)
+			return user_rc;
 	}
+	int rc = track_data(s, d, pdu, off, data, len);
+	return rc ? rc : user_rc;
+}
+
+static int track_data(storm_session *s, storm_dir d, const storm_pdu *pdu, uint32_t off,
+		      const uint8_t *data, size_t len)
+{
 	s->piece_bytes[d] += (uint32_t)len;
 	unsigned op = storm_bhs_opcode(storm_pdu_bhs(pdu));
 	if (op == STORM_OP_SCSI_RESP || op == STORM_OP_REJECT) {

@@ -36,6 +36,7 @@ static void usage(FILE *out)
 		"  -i, --allow-iqn IQN       accept only these initiator names (repeatable)\n"
 		"  -c, --max-conns N         connections at once (default %u)\n"
 		"  -b, --buffer BYTES        bytes buffered per connection and direction (default %u)\n"
+		"  -r, --rewrite-discovery   make SendTargets answers point at the relay\n"
 		"      --touch               read every data byte in a hook (for measurements)\n"
 		"  -q, --quiet               no connection log on stderr\n"
 		"  -h, --help\n\n"
@@ -130,6 +131,7 @@ static int apply(storm_relay_config *cfg, int c, const char *arg, size_t *conns,
 	case 'l': return storm_relay_config_add_listen(cfg, arg);
 	case 'u': return storm_relay_config_set_upstream(cfg, arg);
 	case 't': storm_relay_config_set_transparent(cfg, true); return 0;
+	case 'r': storm_relay_config_set_rewrite_discovery(cfg, true); return 0;
 	case 'a': return storm_relay_config_allow_address(cfg, arg);
 	case 'i': return storm_relay_config_allow_iqn(cfg, arg);
 	case 'c': *conns = strtoul(arg, &end, 10); return *end || !*conns ? -EINVAL : 0;
@@ -198,7 +200,7 @@ int main(int argc, char **argv)
 		{"transparent", no_argument, NULL, 't'}, {"events", required_argument, NULL, 'e'},
 		{"allow", required_argument, NULL, 'a'}, {"allow-iqn", required_argument, NULL, 'i'},
 		{"max-conns", required_argument, NULL, 'c'}, {"buffer", required_argument, NULL, 'b'},
-		{"touch", no_argument, NULL, 'T'}, {"quiet", no_argument, NULL, 'q'},
+		{"rewrite-discovery", no_argument, NULL, 'r'}, {"touch", no_argument, NULL, 'T'}, {"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	storm_relay_config *cfg;
@@ -207,7 +209,7 @@ int main(int argc, char **argv)
 	int c;
 	if (storm_relay_config_new(&cfg))
 		return 3;
-	while ((c = getopt_long(argc, argv, "l:u:te:a:i:c:b:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:u:tre:a:i:c:b:qh", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
 			return 0;
