@@ -55,11 +55,23 @@ static uint32_t wanted(const storm_conn *c, int side)
 static void arm(storm_conn *c, int side)
 {
 	uint32_t ev = wanted(c, side);
-	if (ev == c->armed[side])
+	if (c->parked[side] ? ev == 0 : ev == c->armed[side])
 		return;
 	struct epoll_event e = {.events = ev, .data.ptr = &c->tag[side]};
-	epoll_ctl(c->relay->ep, EPOLL_CTL_MOD, c->fd[side], &e);
+	epoll_ctl(c->relay->ep, c->parked[side] ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c->fd[side], &e);
+	c->parked[side] = false;
 	c->armed[side] = ev;
+}
+
+/* epoll reports EPOLLHUP (both directions of a socket shut) whatever the
+ * mask: a hung-up side the relay wants nothing from, e.g. while its last
+ * bytes wait for room toward a slow peer, would wake every wait.  It leaves
+ * the set until arm() wants it again; an error meanwhile shows then. */
+static void park(storm_conn *c, int side)
+{
+	epoll_ctl(c->relay->ep, EPOLL_CTL_DEL, c->fd[side], NULL);
+	c->parked[side] = true;
+	c->armed[side] = 0;
 }
 
 static void tune(int fd)
@@ -110,7 +122,8 @@ void conn_fail(storm_conn *c, int err)
 	close_side(c, 1);
 	if (c->session)
 		storm_session_close(c->session);
-	if (r->cb.close)
+	/* The close hook pairs with an open hook that accepted the connection. */
+	if (r->cb.close && c->opened)
 		r->cb.close(r, c, c->err, r->user);
 	unlink_conn(r, c);
 	c->next = r->dead;
@@ -221,14 +234,21 @@ static int fill_dir(storm_conn *c, storm_dir d)
 	return rc ? rc : flush_dir(c, d);
 }
 
-static int finish_connect(storm_conn *c)
+/* A socket's pending error (and clears it): 0 or -errno. */
+static int sock_error(int fd)
 {
 	int err = 0;
 	socklen_t len = sizeof err;
-	if (getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
+	return -err;
+}
+
+static int finish_connect(storm_conn *c)
+{
+	int err = sock_error(c->fd[1]);
 	if (err)
-		return -err;
+		return err;
 	c->connecting = false;
 	tune(c->fd[1]);
 	return flush_dir(c, STORM_I2T);
@@ -241,7 +261,12 @@ void conn_event(storm_conn *c, int side, uint32_t events)
 		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
 			rc = finish_connect(c);
 	} else {
-		if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		/* A reset of a side whose input already ended reaches no recv():
+		 * only EPOLLERR tells, and level-triggered epoll would repeat it
+		 * forever. */
+		if (events & EPOLLERR)
+			rc = sock_error(c->fd[side]);
+		if (!rc && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 			rc = fill_dir(c, dir_from(side));
 		if (!rc && (events & (EPOLLOUT | EPOLLERR)))
 			rc = flush_dir(c, dir_to(side));
@@ -257,6 +282,8 @@ void conn_event(storm_conn *c, int side, uint32_t events)
 		conn_fail(c, -ENOBUFS);
 		return;
 	}
+	if ((events & EPOLLHUP) && wanted(c, side) == 0)
+		park(c, side);
 	arm(c, 0);
 	arm(c, 1);
 	finish_if_done(c);
@@ -362,6 +389,7 @@ static void conn_new(storm_relay *r, int fd, const struct sockaddr_storage *peer
 	int rc = conn_setup(c, fd, peer);
 	if (!rc && r->cb.open && r->cb.open(r, c, r->user))
 		rc = -ECONNREFUSED;
+	c->opened = rc == 0;
 	if (rc)
 		conn_fail(c, rc);
 }

@@ -61,10 +61,12 @@ struct storm_conn {
 	int fd[2];                /* [0] initiator, [1] target */
 	struct tag tag[2];
 	uint32_t armed[2];        /* epoll events registered per side */
+	bool parked[2];           /* side out of the epoll set: hung up, nothing wanted */
 	struct relay_buf buf[2];  /* indexed by storm_dir */
 	bool eof[2];              /* the source of this direction finished */
 	bool shut[2];             /* FIN passed on to this direction's destination */
 	bool connecting;
+	bool opened;              /* the open hook accepted it: the close hook follows */
 	bool dead;
 	int err;                  /* why it failed, 0 if it did not */
 	bool fail_requested;      /* storm_conn_fail() from a hook */
