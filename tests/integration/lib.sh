@@ -274,3 +274,198 @@ cap_stop() {
     CAP_PID=
     return 0
 }
+
+# ------------------------------------------------------------ storm-relay --
+#
+# Added for the relay tests:
+#   STORM_RELAY                       storm-relay under test ($STORM_BUILD_DIR/tools/storm-relay)
+#   require_relay                     exit 77 when it is not built
+#   relay_start LPORT UPORT LOG [ARGS...]
+#                                     storm-relay 127.0.0.1:LPORT -> 127.0.0.1:UPORT,
+#                                     stderr to LOG, waits until it listens; sets RELAY_PID
+#   relay_stop                        SIGTERM, bounded wait; returns its exit status
+#                                     (137 if it had to be killed)
+#   relay_kill9                       kill -9 the relay, reap it
+#   sanitizer_report LOG              true if LOG holds an ASan/LSan/UBSan report
+#   proc_rss_kb PID / proc_fd_count PID
+#   require_fuse                      /dev/fuse and qemu-storage-daemon, else 77
+#   qsd_start PORT IQN FILE LOG       qemu-storage-daemon: iSCSI LUN 1 of IQN at
+#                                     127.0.0.1:PORT exported by FUSE as FILE; sets QSD_PID
+#                                     (and writes it to $WORK/qsd.pid)
+#   qsd_stop                          SIGTERM (unmounts the FUSE file), bounded, then -9
+
+: "${STORM_RELAY:=$STORM_BUILD_DIR/tools/storm-relay}"
+export STORM_RELAY
+
+RELAY_PID=
+RELAY_LOG=
+_relay_cleanup_set=0
+
+require_relay() {
+    [ -x "$STORM_RELAY" ] || skip "storm-relay not found at $STORM_RELAY (set STORM_RELAY or build tools)"
+}
+
+_relay_cleanup() {
+    if [ -n "$RELAY_PID" ] && _pid_alive "$RELAY_PID"; then
+        kill -TERM "$RELAY_PID" 2>/dev/null
+        _wait_pid "$RELAY_PID" 10 || { kill -9 "$RELAY_PID" 2>/dev/null; _wait_pid "$RELAY_PID" 3; }
+    fi
+    RELAY_PID=
+}
+
+relay_start() {
+    local lport=$1 uport=$2 rlog=$3 i; shift 3
+    [ -z "$RELAY_PID" ] || fail "relay_start: a relay is already running (pid $RELAY_PID)"
+    if [ "$_relay_cleanup_set" = 0 ]; then on_exit _relay_cleanup; _relay_cleanup_set=1; fi
+    RELAY_LOG=$rlog
+    log "starting storm-relay 127.0.0.1:$lport -> 127.0.0.1:$uport $*"
+    # ASan: report leaks at exit, do not stop at the first UBSan finding silently.
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+        "$STORM_RELAY" -l "127.0.0.1:$lport" -u "127.0.0.1:$uport" "$@" >>"$rlog" 2>&1 </dev/null &
+    RELAY_PID=$!
+    for ((i = 0; i < 100; i++)); do
+        _pid_alive "$RELAY_PID" || { wait "$RELAY_PID" 2>/dev/null; RELAY_PID=; cat "$rlog" >&2; fail "storm-relay exited at start"; }
+        _port_listening "$lport" && grep -q "listening on 127.0.0.1:$lport" "$rlog" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "storm-relay did not listen on $lport within 10 s"
+}
+
+relay_stop() {
+    local rc=0 i pid=$RELAY_PID
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 150; i++)); do
+        _pid_alive "$pid" || break
+        sleep 0.1
+    done
+    if _pid_alive "$pid"; then
+        log "storm-relay did not exit within 15 s of SIGTERM, killing it"
+        kill -9 "$pid" 2>/dev/null
+        _wait_pid "$pid" 5
+        RELAY_PID=
+        return 137
+    fi
+    wait "$pid" 2>/dev/null; rc=$?
+    RELAY_PID=
+    return "$rc"
+}
+
+relay_kill9() {
+    [ -n "$RELAY_PID" ] || return 0
+    kill -9 "$RELAY_PID" 2>/dev/null
+    _wait_pid "$RELAY_PID" 5
+    RELAY_PID=
+}
+
+sanitizer_report() {
+    grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer' "$1" 2>/dev/null
+}
+
+proc_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+proc_fd_count() { local a=(/proc/"$1"/fd/*); [ -e "${a[0]}" ] && echo "${#a[@]}" || echo 0; }
+
+require_fuse() {
+    [ -c /dev/fuse ] || skip "/dev/fuse is missing (FUSE export impossible)"
+    require_cmd qemu-storage-daemon
+}
+
+QSD_PID=
+QSD_FILE=
+_qsd_cleanup_set=0
+
+_fuse_mounted() { awk -v f="$1" '$2 == f {found = 1} END {exit !found}' /proc/mounts; }
+
+qsd_start() {
+    local port=$1 iqn=$2 file=$3 qlog=$4 i
+    [ -z "$QSD_PID" ] || fail "qsd_start: qemu-storage-daemon already running (pid $QSD_PID)"
+    if [ "$_qsd_cleanup_set" = 0 ]; then on_exit qsd_stop; _qsd_cleanup_set=1; fi
+    QSD_FILE=$file
+    : >"$file"   # the FUSE mountpoint must be an existing regular file
+    log "starting qemu-storage-daemon: iscsi://127.0.0.1:$port/$iqn/1 -> FUSE $file"
+    setsid qemu-storage-daemon \
+        --blockdev "driver=iscsi,transport=tcp,portal=127.0.0.1:$port,target=$iqn,lun=1,node-name=n0" \
+        --export "type=fuse,id=e0,node-name=n0,mountpoint=$file,writable=on" \
+        >"$qlog" 2>&1 </dev/null &
+    QSD_PID=$!
+    echo "$QSD_PID" >"$WORK/qsd.pid"
+    for ((i = 0; i < 150; i++)); do
+        _pid_alive "$QSD_PID" || { wait "$QSD_PID" 2>/dev/null; QSD_PID=; cat "$qlog" >&2; fail "qemu-storage-daemon exited at start"; }
+        _fuse_mounted "$file" && return 0
+        sleep 0.1
+    done
+    fail "qemu-storage-daemon did not export $file within 15 s"
+}
+
+qsd_stop() {
+    [ -n "$QSD_PID" ] || return 0
+    if _pid_alive "$QSD_PID"; then
+        kill -TERM "$QSD_PID" 2>/dev/null
+        if ! _wait_pid "$QSD_PID" 20; then
+            log "qemu-storage-daemon did not exit within 20 s of SIGTERM, killing it"
+            kill -9 "$QSD_PID" 2>/dev/null
+            _wait_pid "$QSD_PID" 5
+        fi
+    fi
+    wait "$QSD_PID" 2>/dev/null
+    if [ -n "$QSD_FILE" ] && _fuse_mounted "$QSD_FILE"; then
+        umount -l "$QSD_FILE" 2>/dev/null
+    fi
+    QSD_PID=
+}
+
+# tgt_kill9 : kill -9 our tgtd (no orderly shutdown), reap it and forget its
+# targets; a following tgt_start gives a fresh, empty tgtd.
+tgt_kill9() {
+    [ -n "$TGT_PID" ] || return 0
+    kill -CONT "$TGT_PID" 2>/dev/null
+    kill -9 "$TGT_PID" 2>/dev/null
+    _wait_pid "$TGT_PID" 5
+    wait "$TGT_PID" 2>/dev/null
+    rm -f "/var/run/tgtd/socket.$TGT_CTL" "/var/run/tgtd/socket.$TGT_CTL.lock"
+    TGT_PID=
+    TGT_TIDS=()
+}
+
+# wait_bounded PID SECS : wait for a background child of this shell; its exit
+# status, or 124 after killing it (-9) when it outlived SECS.
+wait_bounded() {
+    local pid=$1 secs=$2 i
+    for ((i = 0; i < secs * 10; i++)); do
+        _pid_alive "$pid" || break
+        sleep 0.1
+    done
+    if _pid_alive "$pid"; then
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        return 124
+    fi
+    wait "$pid" 2>/dev/null
+}
+
+# now_s : wall clock in seconds with milliseconds; ms_since T0 : milliseconds since T0.
+now_s() { date +%s.%N | cut -c1-14; }
+ms_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN {printf "%d", (b - a) * 1000}'; }
+
+# proc_cpu_ticks PID : utime+stime of a process, in clock ticks (see getconf CLK_TCK).
+proc_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null; }
+
+# watchdog_start SECS CMD : eval CMD in the background once SECS have passed,
+# unless the script ended first (for waits the kernel makes unkillable, e.g.
+# a sync stuck on a FUSE daemon: kill the daemon, then `kill -TERM $$`).  The
+# watchdog runs in a copy of the shell: CMD must read what changes later from
+# files (e.g. $WORK/qsd.pid), not from variables.
+watchdog_start() {
+    local secs=$1 cmd=$2
+    rm -f "$WORK/.watchdog.off"
+    (
+        for ((i = 0; i < secs; i++)); do
+            sleep 1
+            [ -e "$WORK/.watchdog.off" ] && exit 0
+        done
+        echo "WATCHDOG: ${secs} s elapsed: $cmd" >&2
+        eval "$cmd"
+    ) &
+    local wd=$!
+    on_exit "touch '$WORK/.watchdog.off'; kill $wd 2>/dev/null; wait $wd 2>/dev/null"
+}
