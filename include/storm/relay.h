@@ -104,7 +104,13 @@ typedef void (*storm_relay_close_cb)(storm_relay *r, storm_conn *c, int err, voi
 /** A PDU header crossed (see storm_iscsi_pdu_cb).  Negative fails the connection. */
 typedef int (*storm_relay_pdu_cb)(storm_relay *r, storm_conn *c, storm_dir dir,
 				  const storm_pdu *pdu, void *user);
-/** A task started (see storm_io_start_cb).  Negative fails the connection. */
+/**
+ * A task started (see storm_io_start_cb).  Negative fails the connection.
+ * STORM_PAUSE *holds* the command: its PDU and everything after it from the
+ * initiator stay in the relay (reading goes on until the buffer bound, then
+ * back-pressure) until storm_conn_release(); the target sees nothing of it
+ * meanwhile.  A synchronous replicator holds a write until its replica is safe.
+ */
 typedef int (*storm_relay_io_start_cb)(storm_relay *r, storm_conn *c, storm_io *io, void *user);
 /**
  * Data of a task (see storm_io_data_cb).  @p data points into the relay's
@@ -176,6 +182,13 @@ STORM_EXTERN void *storm_conn_user(const storm_conn *c);
 STORM_EXTERN void storm_conn_set_user(storm_conn *c, void *user);
 /** Bytes relayed so far in direction @p dir. */
 STORM_EXTERN uint64_t storm_conn_bytes(const storm_conn *c, storm_dir dir);
+/**
+ * Releases the command an io_start hook held: the relay forwards it and goes
+ * on parsing, in its next service round.  Callable from any hook or from the
+ * relay's thread between service calls, while the connection is open.
+ * @return 0, or -EINVAL when nothing is held.
+ */
+STORM_EXTERN int storm_conn_release(storm_conn *c);
 /**
  * Fails a connection from a hook: both sides are closed once the hook returns,
  * so the initiator's recovery takes over.

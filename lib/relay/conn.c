@@ -30,14 +30,22 @@ static storm_dir dir_to(int side) { return side == 0 ? STORM_T2I : STORM_I2T; }
 
 static size_t pending(const struct relay_buf *b) { return b->tail - b->head; }
 
-/* Bytes that may leave: all pending ones, or those before a held PDU. */
+/* Where the byte at parser stream offset @p x sits in the buffer. */
+static size_t buf_pos(const storm_conn *c, storm_dir d, uint64_t x)
+{
+	return c->buf[d].tail - (size_t)(c->stream_at_tail[d] - x);
+}
+
+/* Bytes that may leave: those parsed, and before a held PDU if any. */
 static size_t sendable(const storm_conn *c, storm_dir d)
 {
 	const struct relay_buf *b = &c->buf[d];
-	if (d != STORM_T2I || !c->held)
-		return pending(b);
-	size_t at = b->tail - (size_t)(c->stream_at_tail[d] - c->hold_from);
-	return at > b->head ? at - b->head : 0;
+	size_t limit = buf_pos(c, d, c->stream_parsed[d]);
+	if (c->held[d]) {
+		size_t h = buf_pos(c, d, c->hold_from[d]);
+		limit = h < limit ? h : limit;
+	}
+	return limit > b->head ? limit - b->head : 0;
 }
 
 static uint32_t wanted(const storm_conn *c, int side)
@@ -186,30 +194,46 @@ static void compact(struct relay_buf *b)
 	b->head = 0;
 }
 
-/* Hooks see the bytes before the destination does.  A pause means a held
- * PDU is whole and must be rewritten; the bytes after it then sit elsewhere
- * in the buffer, by as much as the PDU grew or shrank. */
-static int parse(storm_conn *c, storm_dir d, size_t at, size_t n)
+/* Hooks see the bytes before the destination does.  The parser pauses for
+ * two reasons: a hook holds a command (parsing waits for storm_conn_release),
+ * or a held SendTargets response is whole and is rewritten now; the bytes
+ * after it then sit elsewhere in the buffer, which buf_pos() follows. */
+static int parse(storm_conn *c, storm_dir d)
 {
 	struct relay_buf *b = &c->buf[d];
-	while (n > 0) {
-		size_t end_before = b->tail;
-		ssize_t fed = storm_session_feed(c->session, d, b->data + at, n);
+	storm_iscsi *p = storm_session_parser(c->session);
+	while (!c->paused[d] && (c->stream_parsed[d] < c->stream_at_tail[d] ||
+				 storm_iscsi_pending(p, d))) {
+		size_t at = buf_pos(c, d, c->stream_parsed[d]);
+		ssize_t fed = storm_session_feed(c->session, d, b->data + at, b->tail - at);
 		if (fed < 0)
 			return (int)fed;
 		if (c->fail_requested)
 			return -ECONNABORTED;
-		at += (size_t)fed;
-		n -= (size_t)fed;
+		c->stream_parsed[d] += (uint64_t)fed;
 		if (c->rewrite_due) {
 			c->rewrite_due = false;
 			int rc = discovery_rewrite(c);
 			if (rc)
 				return rc;
-			at += b->tail - end_before; /* tail moved with the rewrite */
 		}
 	}
 	return 0;
+}
+
+void conn_resume(storm_conn *c)
+{
+	c->held[STORM_I2T] = false;
+	c->paused[STORM_I2T] = false;
+	int rc = parse(c, STORM_I2T);
+	if (!rc)
+		rc = flush_dir(c, STORM_I2T);
+	if (rc) {
+		conn_fail(c, rc);
+		return;
+	}
+	arm(c, 0);
+	arm(c, 1);
 }
 
 /* Reads what direction @p d's source has, parses it, and tries to forward it. */
@@ -227,10 +251,9 @@ static int fill_dir(storm_conn *c, storm_dir d)
 		c->eof[d] = true;
 		return flush_dir(c, d);
 	}
-	size_t at = b->tail;
 	b->tail += (size_t)n;
 	c->stream_at_tail[d] += (size_t)n;
-	int rc = parse(c, d, at, (size_t)n);
+	int rc = parse(c, d);
 	return rc ? rc : flush_dir(c, d);
 }
 
@@ -278,7 +301,7 @@ void conn_event(storm_conn *c, int side, uint32_t events)
 	if (c->dead)
 		return; /* a hook failed it */
 	/* A held response that fills the whole buffer can never complete. */
-	if (c->held && pending(&c->buf[STORM_T2I]) == c->buf[STORM_T2I].cap) {
+	if (c->held[STORM_T2I] && pending(&c->buf[STORM_T2I]) == c->buf[STORM_T2I].cap) {
 		conn_fail(c, -ENOBUFS);
 		return;
 	}

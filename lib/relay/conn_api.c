@@ -57,3 +57,12 @@ STORM_EXTERN void storm_conn_fail(storm_conn *c)
 	/* Acted on when the hook returns (conn.c), never inside the parser. */
 	c->fail_requested = true;
 }
+
+STORM_EXTERN int storm_conn_release(storm_conn *c)
+{
+	if (!c->paused[STORM_I2T] || c->dead)
+		return -EINVAL;
+	/* Resumed by the event loop, never inside this connection's parser. */
+	relay_wake(c->relay, c);
+	return 0;
+}

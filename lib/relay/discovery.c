@@ -117,7 +117,7 @@ static size_t wire_len(const storm_conn *c, const uint8_t *pdu)
 int discovery_rewrite(storm_conn *c)
 {
 	struct relay_buf *b = &c->buf[STORM_T2I];
-	size_t at = b->tail - (size_t)(c->stream_at_tail[STORM_T2I] - c->hold_from);
+	size_t at = b->tail - (size_t)(c->stream_at_tail[STORM_T2I] - c->hold_from[STORM_T2I]);
 	uint8_t *pdu = b->data + at;
 	size_t old_len = wire_len(c, pdu);
 	char addr[80];
@@ -138,6 +138,6 @@ int discovery_rewrite(storm_conn *c)
 	free(fresh);
 	/* Buffer positions after the PDU moved; parser stream offsets did not. */
 	b->tail = at + new_len + after;
-	c->held = false;
+	c->held[STORM_T2I] = false;
 	return 0;
 }

@@ -16,10 +16,11 @@ static int on_pdu(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, void *user)
 {
 	storm_conn *c = user;
 	storm_relay *r = c->relay;
+	c->pdu_start[d] = storm_pdu_stream_offset(pdu);
 	/* Nothing from this PDU on is forwarded until it is rewritten. */
 	if (rewritable(c, p, d, pdu)) {
-		c->held = true;
-		c->hold_from = storm_pdu_stream_offset(pdu);
+		c->held[d] = true;
+		c->hold_from[d] = c->pdu_start[d];
 	}
 	return r->cb.pdu ? r->cb.pdu(r, c, d, pdu, r->user) : 0;
 }
@@ -29,7 +30,7 @@ static int on_pdu(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, void *user)
 static int on_pdu_end(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, void *user)
 {
 	storm_conn *c = user;
-	if (!c->held || !rewritable(c, p, d, pdu))
+	if (!c->held[d] || !rewritable(c, p, d, pdu))
 		return 0;
 	c->rewrite_due = true;
 	return STORM_PAUSE;
@@ -52,12 +53,20 @@ static int on_text(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, const char
 	return -EACCES;
 }
 
+/* A hook that returns STORM_PAUSE holds the command: its PDU and all that
+ * follows in that direction stay in the relay until storm_conn_release(). */
 static int on_start(storm_session *s, storm_io *io, void *user)
 {
 	(void)s;
 	storm_conn *c = user;
 	storm_relay *r = c->relay;
-	return r->cb.io_start ? r->cb.io_start(r, c, io, r->user) : 0;
+	int rc = r->cb.io_start ? r->cb.io_start(r, c, io, r->user) : 0;
+	if (rc == STORM_PAUSE) {
+		c->held[STORM_I2T] = true;
+		c->hold_from[STORM_I2T] = c->pdu_start[STORM_I2T];
+		c->paused[STORM_I2T] = true;
+	}
+	return rc;
 }
 
 static int on_data(storm_session *s, storm_io *io, storm_dir d, uint64_t off,

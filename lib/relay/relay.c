@@ -44,6 +44,13 @@ static int setup(storm_relay *r)
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &r->stop_tag};
 	if (epoll_ctl(r->ep, EPOLL_CTL_ADD, r->stopfd, &ev) < 0)
 		return -errno;
+	r->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->wakefd < 0)
+		return -errno;
+	r->wake_tag = (struct tag){TAG_WAKE, 0, NULL};
+	struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &r->wake_tag};
+	if (epoll_ctl(r->ep, EPOLL_CTL_ADD, r->wakefd, &wev) < 0)
+		return -errno;
 	for (unsigned i = 0; i < r->cfg.nlisten; i++) {
 		int rc = listen_one(r, i);
 		if (rc)
@@ -67,7 +74,7 @@ STORM_EXTERN int storm_relay_new(storm_relay **rp, const storm_relay_config *cfg
 	if (cbs)
 		r->cb = *cbs;
 	r->user = user;
-	r->ep = r->stopfd = -1;
+	r->ep = r->stopfd = r->wakefd = -1;
 	for (unsigned i = 0; i < RELAY_MAX_LISTEN; i++)
 		r->lfd[i] = -1;
 	int rc = setup(r);
@@ -100,6 +107,8 @@ STORM_EXTERN void storm_relay_del(storm_relay *r)
 			close(r->lfd[i]);
 	if (r->stopfd >= 0)
 		close(r->stopfd);
+	if (r->wakefd >= 0)
+		close(r->wakefd);
 	if (r->ep >= 0)
 		close(r->ep);
 	storm_session_callbacks_del(r->scb);
@@ -122,6 +131,12 @@ static void dispatch(storm_relay *r, const struct epoll_event *ev)
 		r->stopping = 1;
 		break;
 	}
+	case TAG_WAKE: {
+		uint64_t v;
+		ssize_t rd = read(r->wakefd, &v, sizeof v);
+		(void)rd; /* the resume list is walked every round anyway */
+		break;
+	}
 	case TAG_LISTEN:
 		conn_accept(r, r->lfd[t->index]);
 		break;
@@ -132,6 +147,30 @@ static void dispatch(storm_relay *r, const struct epoll_event *ev)
 	}
 }
 
+/* Connections whose hold was released since the last round. */
+static void resume_released(storm_relay *r)
+{
+	while (r->resume) {
+		storm_conn *c = r->resume;
+		r->resume = c->resume_next;
+		c->resume_due = false;
+		if (!c->dead)
+			conn_resume(c);
+	}
+}
+
+void relay_wake(storm_relay *r, storm_conn *c)
+{
+	if (c->resume_due)
+		return;
+	c->resume_due = true;
+	c->resume_next = r->resume;
+	r->resume = c;
+	uint64_t one = 1;
+	ssize_t n = write(r->wakefd, &one, sizeof one);
+	(void)n;
+}
+
 STORM_EXTERN int storm_relay_service(storm_relay *r, int timeout_ms)
 {
 	struct epoll_event evs[64];
@@ -140,6 +179,7 @@ STORM_EXTERN int storm_relay_service(storm_relay *r, int timeout_ms)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++)
 		dispatch(r, &evs[i]);
+	resume_released(r);
 	/* Connections closed in this round may still have had events queued
 	 * in evs[]; they are freed only now. */
 	free_dead(r);

@@ -43,7 +43,7 @@ struct storm_relay_callbacks {
 };
 
 /* What an epoll event points at. */
-enum tag_kind { TAG_STOP, TAG_LISTEN, TAG_CONN };
+enum tag_kind { TAG_STOP, TAG_WAKE, TAG_LISTEN, TAG_CONN };
 struct tag {
 	enum tag_kind kind;
 	int index;            /* listener index, or the conn side (0 initiator, 1 target) */
@@ -70,10 +70,17 @@ struct storm_conn {
 	bool dead;
 	int err;                  /* why it failed, 0 if it did not */
 	bool fail_requested;      /* storm_conn_fail() from a hook */
-	uint64_t stream_at_tail[2]; /* parser stream offset of the byte at buf[d].tail */
-	bool held;                /* a T2I Text Response is held from hold_from on */
-	bool rewrite_due;         /* ... and is whole: rewrite it before going on */
-	uint64_t hold_from;
+	/* Parser stream offsets (bytes fed so far, rewrites not counted) map to
+	 * buffer positions through the tail: see buf_pos() in conn.c. */
+	uint64_t stream_at_tail[2]; /* of the byte at buf[d].tail */
+	uint64_t stream_parsed[2];  /* of the next byte to parse */
+	uint64_t pdu_start[2];      /* of the PDU being parsed */
+	bool held[2];               /* nothing from hold_from[d] on may leave */
+	uint64_t hold_from[2];
+	bool paused[2];             /* a hook holds a command: parsing waits for release */
+	bool rewrite_due;           /* the held T2I Text Response is whole: rewrite it */
+	bool resume_due;            /* released: on the relay's resume list */
+	storm_conn *resume_next;
 	storm_session *session;
 	storm_endpoint ends[2];
 	uint64_t bytes[2];
@@ -88,6 +95,9 @@ struct storm_relay {
 	int ep;                   /* epoll */
 	int stopfd;               /* eventfd written by storm_relay_stop() */
 	struct tag stop_tag;
+	int wakefd;               /* eventfd written by storm_conn_release() */
+	struct tag wake_tag;
+	storm_conn *resume;       /* released connections, resumed in the next round */
 	int lfd[RELAY_MAX_LISTEN];
 	struct tag ltag[RELAY_MAX_LISTEN];
 	storm_conn *conns;        /* live */
@@ -106,11 +116,16 @@ void endpoint_of(const struct sockaddr_storage *sa, storm_endpoint *ep);
 socklen_t addr_len(const struct sockaddr_storage *sa);
 bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 
+/* relay.c: queues a released connection for the next service round. */
+void relay_wake(storm_relay *r, storm_conn *c);
+
 /* conn.c */
 void conn_accept(storm_relay *r, int lfd);
 void conn_event(storm_conn *c, int side, uint32_t events);
 void conn_fail(storm_conn *c, int err);
 void conn_free(storm_conn *c);
+/* Parses and forwards what a released hold kept back. */
+void conn_resume(storm_conn *c);
 
 /* discovery.c: rewrites the held, whole SendTargets response.  0 or -errno. */
 int discovery_rewrite(storm_conn *c);

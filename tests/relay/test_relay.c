@@ -43,6 +43,7 @@ struct seen {
 	uint32_t data_crc[2];
 	uint64_t next_off[2];
 	bool offsets_ok;
+	bool hold_next;           /* the next io_start hook holds its command */
 };
 
 static int h_open(storm_relay *r, storm_conn *c, void *user)
@@ -87,6 +88,10 @@ static int h_start(storm_relay *r, storm_conn *c, storm_io *io, void *user)
 	struct seen *s = user;
 	s->starts++;
 	s->next_off[0] = s->next_off[1] = 0;
+	if (s->hold_next) {
+		s->hold_next = false;
+		return STORM_PAUSE;
+	}
 	return 0;
 }
 
@@ -970,6 +975,47 @@ Test(relay, quiet_while_draining_to_slow_target)
 	cr_assert_eq(got, sent);
 	cr_assert(pump_until(no_conns, NULL, 2000));
 	cr_assert_eq(fx.s.last_err, 0, "%s", storm_strerror(fx.s.last_err));
+	close(cfd);
+	close(tfd);
+}
+
+/* An io_start hook holds a WRITE: neither it nor what follows reaches the
+ * target until storm_conn_release(); then everything arrives, in order. */
+Test(relay, hold_and_release)
+{
+	fx_start(NULL);
+	int cfd = client(0);
+	int tfd = accept_target(2000);
+	cr_assert_geq(tfd, 0);
+	login(cfd, tfd);
+	tu_buf out = {0};
+	scsi_cmd(&out, 40, 0x20, 0x2a, 100, 8);
+	uint8_t d[100] = {0};
+	nop(&out, STORM_OP_NOP_OUT, 41, 41, d, sizeof d);
+	fx.s.hold_next = true;
+	cr_assert_eq(send(cfd, out.data, out.len, MSG_NOSIGNAL), (ssize_t)out.len);
+	pump_for(200);
+	uint8_t got[512];
+	cr_assert_eq(recv(tfd, got, sizeof got, MSG_DONTWAIT), -1, "held bytes reached the target");
+	cr_assert_eq(errno, EAGAIN);
+	cr_assert_eq(fx.s.starts, 1);
+	cr_assert_eq(fx.s.ops[0][STORM_OP_NOP_OUT], 0, "parsing waits for the release");
+	cr_assert_not_null(fx.s.conn);
+	cr_assert_eq(storm_conn_release(fx.s.conn), 0);
+	size_t have = 0;
+	double end = now_ms() + 2000;
+	while (have < out.len && now_ms() < end) {
+		pump();
+		ssize_t n = recv(tfd, got + have, sizeof got - have, MSG_DONTWAIT);
+		if (n > 0)
+			have += (size_t)n;
+	}
+	cr_assert_eq(have, out.len, "released bytes: %zu of %zu", have, out.len);
+	cr_assert(memcmp(got, out.data, out.len) == 0);
+	cr_assert_eq(fx.s.ops[0][STORM_OP_NOP_OUT], 1);
+	cr_assert_eq(storm_conn_release(fx.s.conn), -EINVAL, "nothing held any more");
+	ping(cfd, tfd, 42);
+	tu_buf_free(&out);
 	close(cfd);
 	close(tfd);
 }
