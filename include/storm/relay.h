@@ -114,10 +114,12 @@ typedef int (*storm_relay_pdu_cb)(storm_relay *r, storm_conn *c, storm_dir dir,
 typedef int (*storm_relay_io_start_cb)(storm_relay *r, storm_conn *c, storm_io *io, void *user);
 /**
  * Data of a task (see storm_io_data_cb).  @p data points into the relay's
- * buffer before it is forwarded.  Negative fails the connection.
+ * buffer before it is forwarded: the hook may rewrite those @p len bytes in
+ * place (an encryption service), and the relay recomputes the PDU's data
+ * digest when digests are in use.  Negative fails the connection.
  */
 typedef int (*storm_relay_io_data_cb)(storm_relay *r, storm_conn *c, storm_io *io, storm_dir dir,
-				      uint64_t offset, const uint8_t *data, size_t len, void *user);
+				      uint64_t offset, uint8_t *data, size_t len, void *user);
 /** A task ended (see storm_io_done_cb). */
 typedef int (*storm_relay_io_done_cb)(storm_relay *r, storm_conn *c, storm_io *io, void *user);
 

@@ -30,12 +30,6 @@ static storm_dir dir_to(int side) { return side == 0 ? STORM_T2I : STORM_I2T; }
 
 static size_t pending(const struct relay_buf *b) { return b->tail - b->head; }
 
-/* Where the byte at parser stream offset @p x sits in the buffer. */
-static size_t buf_pos(const storm_conn *c, storm_dir d, uint64_t x)
-{
-	return c->buf[d].tail - (size_t)(c->stream_at_tail[d] - x);
-}
-
 /* Bytes that may leave: those parsed, and before a held PDU if any. */
 static size_t sendable(const storm_conn *c, storm_dir d)
 {

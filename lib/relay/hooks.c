@@ -6,6 +6,8 @@
 
 #include "relay/relay_int.h"
 
+static void redigest(storm_conn *c, storm_dir d, const storm_pdu *pdu);
+
 static bool rewritable(const storm_conn *c, storm_iscsi *p, storm_dir d, const storm_pdu *pdu)
 {
 	return d == STORM_T2I && c->relay->cfg.rewrite_discovery && storm_iscsi_discovery(p) &&
@@ -17,6 +19,8 @@ static int on_pdu(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, void *user)
 	storm_conn *c = user;
 	storm_relay *r = c->relay;
 	c->pdu_start[d] = storm_pdu_stream_offset(pdu);
+	c->dcrc[d] = 0;
+	c->hooked[d] = 0;
 	/* Nothing from this PDU on is forwarded until it is rewritten. */
 	if (rewritable(c, p, d, pdu)) {
 		c->held[d] = true;
@@ -30,6 +34,8 @@ static int on_pdu(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, void *user)
 static int on_pdu_end(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, void *user)
 {
 	storm_conn *c = user;
+	if (c->relay->cb.io_data)
+		redigest(c, d, pdu);
 	if (!c->held[d] || !rewritable(c, p, d, pdu))
 		return 0;
 	c->rewrite_due = true;
@@ -69,13 +75,37 @@ static int on_start(storm_session *s, storm_io *io, void *user)
 	return rc;
 }
 
+/* The parser was fed the relay's own buffer, so the bytes are writable. */
 static int on_data(storm_session *s, storm_io *io, storm_dir d, uint64_t off,
 		   const uint8_t *data, size_t len, void *user)
 {
-	(void)s;
 	storm_conn *c = user;
 	storm_relay *r = c->relay;
-	return r->cb.io_data ? r->cb.io_data(r, c, io, d, off, data, len, r->user) : 0;
+	uint8_t *bytes = (uint8_t *)(uintptr_t)data;
+	int rc = r->cb.io_data ? r->cb.io_data(r, c, io, d, off, bytes, len, r->user) : 0;
+	if (storm_iscsi_data_digest(storm_session_parser(s))) {
+		c->dcrc[d] = storm_crc32c(c->dcrc[d], bytes, len);
+		c->hooked[d] += (uint32_t)len;
+	}
+	return rc;
+}
+
+/* RFC 7143 §11.2.3: the data digest covers the data segment and its padding.
+ * When hooks saw the whole segment, the digest is rewritten over what they
+ * left, before the PDU's last bytes can leave the buffer. */
+static void redigest(storm_conn *c, storm_dir d, const storm_pdu *pdu)
+{
+	const uint8_t *bhs = storm_pdu_bhs(pdu);
+	uint32_t dsl = storm_bhs_dsl(bhs);
+	storm_iscsi *p = storm_session_parser(c->session);
+	if (!dsl || c->hooked[d] != dsl || !storm_iscsi_data_digest(p))
+		return;
+	size_t hlen = STORM_BHS_LEN + storm_bhs_ahs_len(bhs) + (storm_iscsi_header_digest(p) ? 4 : 0);
+	size_t pad = (4 - (dsl & 3)) & 3;
+	uint8_t *tail = c->buf[d].data + buf_pos(c, d, c->pdu_start[d] + hlen + dsl);
+	uint32_t crc = storm_crc32c(c->dcrc[d], tail, pad);
+	for (int i = 0; i < 4; i++)
+		tail[pad + (size_t)i] = (uint8_t)(crc >> (8 * i));
 }
 
 static int on_done(storm_session *s, storm_io *io, void *user)

@@ -80,6 +80,8 @@ struct storm_conn {
 	bool paused[2];             /* a hook holds a command: parsing waits for release */
 	bool rewrite_due;           /* the held T2I Text Response is whole: rewrite it */
 	bool resume_due;            /* released: on the relay's resume list */
+	uint32_t dcrc[2];           /* data digest of the current PDU as hooks left it */
+	uint32_t hooked[2];         /* its data bytes that went through an io_data hook */
 	storm_conn *resume_next;
 	storm_session *session;
 	storm_endpoint ends[2];
@@ -115,6 +117,12 @@ bool cidr_match(const struct cidr *c, const struct sockaddr_storage *sa);
 void endpoint_of(const struct sockaddr_storage *sa, storm_endpoint *ep);
 socklen_t addr_len(const struct sockaddr_storage *sa);
 bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+
+/* Where the byte at parser stream offset @p x sits in direction @p d's buffer. */
+static inline size_t buf_pos(const storm_conn *c, storm_dir d, uint64_t x)
+{
+	return c->buf[d].tail - (size_t)(c->stream_at_tail[d] - x);
+}
 
 /* relay.c: queues a released connection for the next service round. */
 void relay_wake(storm_relay *r, storm_conn *c);

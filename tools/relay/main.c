@@ -89,7 +89,7 @@ static int on_start(storm_relay *r, storm_conn *c, storm_io *io, void *user)
 }
 
 static int on_data(storm_relay *r, storm_conn *c, storm_io *io, storm_dir d, uint64_t off,
-		   const uint8_t *data, size_t len, void *user)
+		   uint8_t *data, size_t len, void *user)
 {
 	(void)r;
 	(void)c;
