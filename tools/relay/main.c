@@ -88,18 +88,29 @@ static int on_start(storm_relay *r, storm_conn *c, storm_io *io, void *user)
 	return g_opts.events ? ev_start(io) : 0;
 }
 
+/* Reads every byte, a word at a time, as a cheap hook that inspects all the
+ * data would (a checksum, a scan).  The sum only keeps the loads alive. */
+static uint64_t touch(const uint8_t *data, size_t len)
+{
+	uint64_t sum = 0, w;
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, data + i, 8);
+		sum += w;
+	}
+	for (; i < len; i++)
+		sum += data[i];
+	return sum;
+}
+
 static int on_data(storm_relay *r, storm_conn *c, storm_io *io, storm_dir d, uint64_t off,
 		   uint8_t *data, size_t len, void *user)
 {
 	(void)r;
 	(void)c;
 	(void)user;
-	if (g_opts.touch) {
-		uint64_t sum = 0;
-		for (size_t i = 0; i < len; i++)
-			sum += data[i];
-		g_touched += sum;
-	}
+	if (g_opts.touch)
+		g_touched += touch(data, len);
 	if (g_opts.events)
 		ev_data(io, d, off, data, len);
 	return 0;
