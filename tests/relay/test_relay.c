@@ -982,6 +982,20 @@ Test(relay, quiet_while_draining_to_slow_target)
 	close(tfd);
 }
 
+/* Receives up to @p want bytes within @p ms, servicing the relay meanwhile. */
+static size_t recv_upto(int fd, uint8_t *buf, size_t want, double ms)
+{
+	size_t have = 0;
+	double end = now_ms() + ms;
+	while (have < want && now_ms() < end) {
+		pump();
+		ssize_t n = recv(fd, buf + have, want - have, MSG_DONTWAIT);
+		if (n > 0)
+			have += (size_t)n;
+	}
+	return have;
+}
+
 /* An io_start hook holds a WRITE: neither it nor what follows reaches the
  * target until storm_conn_release(); then everything arrives, in order. */
 Test(relay, hold_and_release)
@@ -1005,14 +1019,7 @@ Test(relay, hold_and_release)
 	cr_assert_eq(fx.s.ops[0][STORM_OP_NOP_OUT], 0, "parsing waits for the release");
 	cr_assert_not_null(fx.s.conn);
 	cr_assert_eq(storm_conn_release(fx.s.conn), 0);
-	size_t have = 0;
-	double end = now_ms() + 2000;
-	while (have < out.len && now_ms() < end) {
-		pump();
-		ssize_t n = recv(tfd, got + have, sizeof got - have, MSG_DONTWAIT);
-		if (n > 0)
-			have += (size_t)n;
-	}
+	size_t have = recv_upto(tfd, got, out.len, 2000);
 	cr_assert_eq(have, out.len, "released bytes: %zu of %zu", have, out.len);
 	cr_assert(memcmp(got, out.data, out.len) == 0);
 	cr_assert_eq(fx.s.ops[0][STORM_OP_NOP_OUT], 1);
@@ -1056,15 +1063,7 @@ Test(relay, rewrite_in_place_with_data_digest)
 	tb_emit(&want, &p, false, true);
 	cr_assert_eq(send(cfd, out.data, out.len, MSG_NOSIGNAL), (ssize_t)out.len);
 	uint8_t got[2048];
-	size_t have = 0;
-	double end = now_ms() + 2000;
-	while (have < want.len && now_ms() < end) {
-		pump();
-		ssize_t n = recv(tfd, got + have, sizeof got - have, MSG_DONTWAIT);
-		if (n > 0)
-			have += (size_t)n;
-	}
-	cr_assert_eq(have, want.len);
+	cr_assert_eq(recv_upto(tfd, got, want.len, 2000), want.len);
 	cr_assert(memcmp(got, want.data, want.len) == 0, "rewritten data or its digest is wrong");
 	cr_assert_eq(fx.s.data_bytes[0], N);
 	cr_assert_eq(fx.s.data_crc[0], storm_crc32c(0, plain, N), "hooks saw the initiator's bytes");
