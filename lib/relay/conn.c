@@ -319,8 +319,9 @@ static bool address_allowed(const storm_relay *r, const struct sockaddr_storage 
 }
 
 /* Transparent mode: where the initiator meant to go.  A connection that was
- * not redirected has its original destination on one of our listeners; it is
- * refused, or the relay would connect to itself. */
+ * not redirected has, as original destination, the very address it reached
+ * (the accepted socket's own name, which a wildcard listener's name is not);
+ * it is refused, or the relay would connect to itself. */
 static int destination(storm_relay *r, int fd, struct sockaddr_storage *dst)
 {
 	if (!r->cfg.transparent) {
@@ -332,12 +333,10 @@ static int destination(storm_relay *r, int fd, struct sockaddr_storage *dst)
 	if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, dst, &len) < 0 &&
 	    getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, dst, &len) < 0)
 		return -errno;
-	for (unsigned i = 0; i < r->cfg.nlisten; i++) {
-		struct sockaddr_storage own;
-		socklen_t sl = sizeof own;
-		if (getsockname(r->lfd[i], (struct sockaddr *)&own, &sl) == 0 && addr_equal(&own, dst))
-			return -ELOOP;
-	}
+	struct sockaddr_storage own;
+	socklen_t sl = sizeof own;
+	if (getsockname(fd, (struct sockaddr *)&own, &sl) == 0 && addr_equal(&own, dst))
+		return -ELOOP;
 	return 0;
 }
 
