@@ -49,7 +49,8 @@ enum storm_error {
 	STORM_ERR_FORMAT = -1989,   /**< a capture file or packet that cannot be decoded */
 	STORM_ERR_TRUNCATED = -1988,/**< a capture file that ends in the middle of a record */
 	STORM_ERR_TASK = -1987,     /**< a PDU naming a task the tracker cannot place */
-	STORM_ERR_LAST = -1987
+	STORM_ERR_UNSUPPORTED = -1986, /**< a valid format using a feature libstorm does not handle */
+	STORM_ERR_LAST = -1986
 };
 
 /**

@@ -14,5 +14,6 @@
 #include <storm/tcp.h>
 #include <storm/pcap.h>
 #include <storm/relay.h>
+#include <storm/view.h>
 
 #endif

@@ -17,6 +17,7 @@ static const char *const protocol_errors[] = {
 	[STORM_ERR_FORMAT - STORM_ERR_FIRST] = "undecodable capture or packet",
 	[STORM_ERR_TRUNCATED - STORM_ERR_FIRST] = "capture file truncated",
 	[STORM_ERR_TASK - STORM_ERR_FIRST] = "PDU for an unknown task",
+	[STORM_ERR_UNSUPPORTED - STORM_ERR_FIRST] = "feature not supported",
 };
 
 STORM_EXTERN const char *storm_strerror(int err)
