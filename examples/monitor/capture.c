@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Offline input: a capture file through storm_pcap → storm_tcp →
+ * storm_session, as storm-dump reads it; every completed block I/O goes to
+ * the mapper. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "monitor.h"
+
+struct flow_ctx {
+	storm_session *session;
+	storm_tcp *tcp;
+	struct monitor *m;
+	bool broken[2];
+	bool started;
+};
+
+static bool is_write(storm_io_op op)
+{
+	return op == STORM_IO_WRITE || op == STORM_IO_WRITE_SAME ||
+	       op == STORM_IO_COMPARE_AND_WRITE;
+}
+
+static int on_done(storm_session *s, storm_io *io, void *user)
+{
+	(void)s;
+	struct flow_ctx *fc = user;
+	struct monitor *m = fc->m;
+	storm_io_op op = storm_io_operation(io);
+	if (!is_write(op) && op != STORM_IO_READ)
+		return 0;
+	if (storm_io_end_reason(io) != STORM_END_STATUS || storm_io_status(io) != 0 ||
+	    storm_io_response(io) != 0) {
+		m->st.failed++;
+		return 0;
+	}
+	uint64_t lun = storm_io_lun(io);
+	if (m->opts.one_lun && lun != m->opts.lun)
+		return 0;
+	bool write = is_write(op);
+	if (!write && !m->opts.reads)
+		return 0;
+	uint64_t bs = storm_io_block_size(io);
+	double ts = (double)storm_tcp_now(fc->tcp) / 1e6;
+	if (write)
+		m->st.writes++;
+	else
+		m->st.reads++;
+	mon_map_io(m, ts, lun, write, storm_io_lba(io) * bs, (uint64_t)storm_io_blocks(io) * bs);
+	return 0;
+}
+
+static storm_session_callbacks *g_io_cbs;
+
+static int on_open(storm_tcp *t, storm_flow *f, void *user)
+{
+	struct flow_ctx *fc = calloc(1, sizeof *fc);
+	if (!fc)
+		return -ENOMEM;
+	fc->tcp = t;
+	fc->m = user;
+	if (storm_session_new(&fc->session, g_io_cbs, NULL, fc)) {
+		free(fc);
+		return -ENOMEM;
+	}
+	storm_flow_set_user(f, fc);
+	return 0;
+}
+
+static int on_data(storm_tcp *t, storm_flow *f, storm_dir d, const uint8_t *data,
+		   size_t len, void *user)
+{
+	(void)t;
+	(void)user;
+	struct flow_ctx *fc = storm_flow_user(f);
+	if (!fc || fc->broken[d])
+		return 0;
+	if (!fc->started) {
+		/* A connection older than the capture: find the framing. */
+		fc->started = true;
+		if (!storm_flow_syn_seen(f, STORM_I2T))
+			storm_iscsi_start_midstream(storm_session_parser(fc->session), false, false);
+	}
+	ssize_t n = storm_session_feed(fc->session, d, data, len);
+	if (n == -ENOMEM)
+		return -ENOMEM;
+	if (n < 0) {
+		char name[128];
+		storm_flow_format(f, name, sizeof name);
+		fprintf(stderr, "storm-monitor: %s: %s stream undecodable (%s); ignoring the rest\n",
+			name, d == STORM_I2T ? "initiator" : "target", storm_strerror((int)n));
+		fc->broken[d] = true;
+	}
+	return 0;
+}
+
+static int on_gap(storm_tcp *t, storm_flow *f, storm_dir d, uint64_t len, void *user)
+{
+	(void)t;
+	(void)user;
+	struct flow_ctx *fc = storm_flow_user(f);
+	if (fc && !fc->broken[d] && storm_session_gap(fc->session, d, len) < 0)
+		fc->broken[d] = true;
+	return 0;
+}
+
+static void on_close(storm_tcp *t, storm_flow *f, storm_tcp_close why, void *user)
+{
+	(void)t;
+	(void)why;
+	(void)user;
+	struct flow_ctx *fc = storm_flow_user(f);
+	if (!fc)
+		return;
+	storm_session_close(fc->session);
+	storm_session_del(fc->session);
+	free(fc);
+	storm_flow_set_user(f, NULL);
+}
+
+int mon_run_capture(struct monitor *m, const char *path, const uint16_t *ports, int nports)
+{
+	storm_tcp_callbacks *tcb = NULL;
+	storm_tcp *tcp = NULL;
+	storm_pcap *pc = NULL;
+	int rc = storm_session_callbacks_new(&g_io_cbs);
+	if (!rc)
+		rc = storm_tcp_callbacks_new(&tcb);
+	if (rc)
+		goto out;
+	storm_session_callbacks_set_done(g_io_cbs, on_done);
+	storm_tcp_callbacks_set_open(tcb, on_open);
+	storm_tcp_callbacks_set_data(tcb, on_data);
+	storm_tcp_callbacks_set_gap(tcb, on_gap);
+	storm_tcp_callbacks_set_close(tcb, on_close);
+	if ((rc = storm_tcp_new(&tcp, tcb, m)))
+		goto out;
+	storm_tcp_add_port(tcp, 3260);
+	for (int i = 0; i < nports; i++)
+		storm_tcp_add_port(tcp, ports[i]);
+	rc = storm_pcap_open(&pc, path);
+	if (rc == 0)
+		rc = storm_pcap_run(pc, tcp);
+	else
+		storm_tcp_flush(tcp);
+	if (rc) {
+		const char *why = pc ? storm_pcap_reason(pc) : "";
+		if (!*why)
+			why = storm_strerror(rc);
+		/* libpcap's reasons often name the file already. */
+		if (strncmp(why, path, strlen(path)) == 0)
+			fprintf(stderr, "storm-monitor: %s\n", why);
+		else
+			fprintf(stderr, "storm-monitor: %s: %s\n", path, why);
+	}
+out:
+	storm_pcap_del(pc);
+	storm_tcp_del(tcp);
+	storm_tcp_callbacks_del(tcb);
+	storm_session_callbacks_del(g_io_cbs);
+	g_io_cbs = NULL;
+	return rc;
+}
