@@ -7,10 +7,12 @@
  * Documentation/filesystems/ext4 (blockgroup.rst, inodes.rst, ifork.rst).
  */
 #include "view/view_int.h"
+
 #include "view/ext4_io.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct build {
 	struct storm_view *v;
@@ -254,6 +256,8 @@ static int dir_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, int 
 		return 0;
 	if (dirent->inode > b->fs->super->s_inodes_count)
 		b->err = -EUCLEAN;
+	else if (memchr(dirent->name, '\0', (size_t)len) || memchr(dirent->name, '/', (size_t)len))
+		return 0; /* an illegal name (e2fsck's rule) never becomes part of a path */
 	else
 		b->err = pm_add(&b->v->pm, dirent->inode, dir, dirent->name, (size_t)len);
 	return b->err ? DIRENT_ABORT : 0;

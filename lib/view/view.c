@@ -54,6 +54,13 @@ STORM_EXTERN int storm_view_open_ext4(storm_view **v, storm_blocksrc_read read, 
 		ext2fs_close_free(&fs);
 		return -EUCLEAN; /* the file system is larger than its volume */
 	}
+	/* The first data block is 1 with 1 KiB blocks (no clusters), else 0, as
+	 * e2fsck insists; libext2fs 1.47 overruns its bitmap buffers on other
+	 * values (found by fuzz_view), so they are refused before it reads them. */
+	if (fs->super->s_first_data_block != (fs->blocksize == 1024 && fs->cluster_ratio_bits == 0)) {
+		ext2fs_close_free(&fs);
+		return -EUCLEAN;
+	}
 	view = calloc(1, sizeof(*view));
 	if (!view) {
 		ext2fs_close_free(&fs);
