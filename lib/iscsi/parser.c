@@ -12,11 +12,6 @@
 #include "iscsi/parser_int.h"
 #include "util/bytes.h"
 
-static uint32_t get_le32(const uint8_t *b)
-{
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
 static void report_error(storm_iscsi *p, storm_dir d, int err)
 {
 	struct iscsi_dir *ds = &p->dir[d];

@@ -13,11 +13,7 @@
 #include <string.h>
 
 #include "iscsi/parser_int.h"
-
-static uint32_t le32(const uint8_t *b)
-{
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
+#include "util/bytes.h"
 
 static bool plausible_target(const uint8_t *h, unsigned op, uint32_t dsl)
 {
@@ -70,7 +66,7 @@ static int candidate(const storm_iscsi *p, storm_dir d, const uint8_t *h, size_t
 	*need = STORM_BHS_LEN + ahs + ISCSI_DIGEST_LEN;
 	if (have < *need)
 		return -1;
-	return le32(h + STORM_BHS_LEN + ahs) == storm_crc32c(0, h, STORM_BHS_LEN + ahs);
+	return get_le32(h + STORM_BHS_LEN + ahs) == storm_crc32c(0, h, STORM_BHS_LEN + ahs);
 }
 
 /* The window may hold more than the accepted header: a longer candidate

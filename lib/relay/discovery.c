@@ -16,12 +16,6 @@
 #include "relay/relay_int.h"
 #include "util/bytes.h"
 
-static void put_le32(uint8_t *b, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* The address the initiator connected to, as TargetAddress text. */
 static int advertised(const storm_conn *c, char *buf, size_t len)
 {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "relay/relay_int.h"
+#include "util/bytes.h"
 
 static void redigest(storm_conn *c, storm_dir d, const storm_pdu *pdu);
 
@@ -103,9 +104,7 @@ static void redigest(storm_conn *c, storm_dir d, const storm_pdu *pdu)
 	size_t hlen = STORM_BHS_LEN + storm_bhs_ahs_len(bhs) + (storm_iscsi_header_digest(p) ? 4 : 0);
 	size_t pad = (4 - (dsl & 3)) & 3;
 	uint8_t *tail = c->buf[d].data + buf_pos(c, d, c->pdu_start[d] + hlen + dsl);
-	uint32_t crc = storm_crc32c(c->dcrc[d], tail, pad);
-	for (int i = 0; i < 4; i++)
-		tail[pad + (size_t)i] = (uint8_t)(crc >> (8 * i));
+	put_le32(tail + pad, storm_crc32c(c->dcrc[d], tail, pad));
 }
 
 static int on_done(storm_session *s, storm_io *io, void *user)

@@ -10,6 +10,7 @@
  * back in to continue over the next piece of a buffer.
  */
 #include "util/crc32c.h"
+#include "util/bytes.h"
 
 #include <pthread.h>
 #include <storm/iscsi.h>
@@ -62,12 +63,6 @@ static uint32_t gf2_x_pow_bytes(size_t n)
 	for (size_t i = 0; i < 8 * n; i++)
 		r = gf2_mul_x(r);
 	return r;
-}
-
-static inline uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
 }
 
 /* ------------------------------------------------------------------ */

@@ -327,7 +327,7 @@ Test(pcap, callback_error_stops_the_run)
 }
 
 /* pcapng, little-endian, written by hand: SHB, IDB (Ethernet), one EPB per record. */
-static void put_le32(FILE *f, uint32_t v)
+static void fput_le32(FILE *f, uint32_t v)
 {
 	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
 	fwrite(b, 1, 4, f);
@@ -343,20 +343,20 @@ Test(pcap, pcapng)
 {
 	FILE *f = fopen(path, "wb");
 	cr_assert_not_null(f);
-	put_le32(f, 0x0a0d0d0a);
-	put_le32(f, 28);
-	put_le32(f, 0x1a2b3c4d);
+	fput_le32(f, 0x0a0d0d0a);
+	fput_le32(f, 28);
+	fput_le32(f, 0x1a2b3c4d);
 	put_le16(f, 1);
 	put_le16(f, 0);
-	put_le32(f, 0xffffffff);
-	put_le32(f, 0xffffffff);
-	put_le32(f, 28);
-	put_le32(f, 1);
-	put_le32(f, 20);
+	fput_le32(f, 0xffffffff);
+	fput_le32(f, 0xffffffff);
+	fput_le32(f, 28);
+	fput_le32(f, 1);
+	fput_le32(f, 20);
 	put_le16(f, 1); /* LINKTYPE_ETHERNET */
 	put_le16(f, 0);
-	put_le32(f, 65535);
-	put_le32(f, 20);
+	fput_le32(f, 65535);
+	fput_le32(f, 20);
 	for (unsigned i = 0; i < NCONV; i++) {
 		uint8_t buf[256] = { 0 };
 		size_t l = link_hdr(buf, DLT_EN10MB, AF_INET, 0);
@@ -365,15 +365,15 @@ Test(pcap, pcapng)
 			    conversation[i].flags, pl, strlen(pl));
 		size_t padded = (l + 3) & ~(size_t)3;
 		uint64_t ts = 1700000000ull * 1000000 + i;
-		put_le32(f, 6);
-		put_le32(f, (uint32_t)(32 + padded));
-		put_le32(f, 0);
-		put_le32(f, (uint32_t)(ts >> 32));
-		put_le32(f, (uint32_t)ts);
-		put_le32(f, (uint32_t)l);
-		put_le32(f, (uint32_t)l);
+		fput_le32(f, 6);
+		fput_le32(f, (uint32_t)(32 + padded));
+		fput_le32(f, 0);
+		fput_le32(f, (uint32_t)(ts >> 32));
+		fput_le32(f, (uint32_t)ts);
+		fput_le32(f, (uint32_t)l);
+		fput_le32(f, (uint32_t)l);
 		fwrite(buf, 1, padded, f);
-		put_le32(f, (uint32_t)(32 + padded));
+		fput_le32(f, (uint32_t)(32 + padded));
 	}
 	fclose(f);
 	read_all(0);

@@ -26,12 +26,6 @@ void tb_data(tb_pdu *p, const void *data, size_t len)
 	p->dsl = len;
 }
 
-static void put_le32(uint8_t *b, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-}
-
 void tb_emit(tu_buf *out, const tb_pdu *p, bool hdigest, bool ddigest)
 {
 	uint8_t hdr[48 + 1020 + 4];
