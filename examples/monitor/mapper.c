@@ -3,7 +3,7 @@
  * lines, through the view's block → owner lookup. */
 #include <limits.h>
 
-#include "jsonl.h"
+#include "json.h"
 #include "monitor.h"
 
 /* A run of bytes with one kind of owner, grown while the next block fits. */
@@ -33,56 +33,56 @@ static bool ino_is_owner(uint32_t kind)
 	       kind == STORM_OWNER_INDIRECT || kind == STORM_OWNER_XATTR;
 }
 
-static void put_path(jobj *j, const storm_view *v, uint32_t ino)
+static void put_path(json_line *j, const storm_view *v, uint32_t ino)
 {
 	char path[PATH_MAX];
 	if (ino && storm_view_path(v, ino, path, sizeof path) >= 0)
-		jo_str(j, "path", path);
+		jl_str(j, "path", path);
 	else
-		jo_null(j, "path");
+		jl_null(j, "path");
 }
 
-static void head(jobj *j, const struct io_ctx *c, const char *op)
+static void head(json_line *j, const struct io_ctx *c, const char *op)
 {
-	jo_begin(j);
-	jo_ts(j, "ts", c->ts);
-	jo_u64(j, "lun", c->lun);
-	jo_str(j, "op", op);
+	jl_begin(j);
+	jl_double(j, "ts", c->ts);
+	jl_u64(j, "lun", c->lun);
+	jl_str(j, "op", op);
 }
 
 static void emit(const struct io_ctx *c, const struct piece *p)
 {
 	struct monitor *m = c->m;
-	jobj j;
+	json_line j;
 	if (p->kind == STORM_OWNER_FILE_DATA) {
 		head(&j, c, c->write ? "write" : "read");
 		put_path(&j, m->view, p->ino);
-		jo_u64(&j, "inode", p->ino);
-		jo_u64(&j, "offset", p->foff);
-		jo_u64(&j, "length", p->len);
+		jl_u64(&j, "inode", p->ino);
+		jl_u64(&j, "offset", p->foff);
+		jl_u64(&j, "length", p->len);
 		m->st.file_lines++;
 	} else if (!c->write) {
 		return; /* reads report file data only */
 	} else if (p->kind == STORM_OWNER_FREE) {
 		head(&j, c, "write");
-		jo_null(&j, "path");
-		jo_str(&j, "kind", "free");
-		jo_u64(&j, "block", p->block);
-		jo_u64(&j, "volume_offset", p->vstart);
-		jo_u64(&j, "length", p->len);
+		jl_null(&j, "path");
+		jl_str(&j, "kind", "free");
+		jl_u64(&j, "block", p->block);
+		jl_u64(&j, "volume_offset", p->vstart);
+		jl_u64(&j, "length", p->len);
 		m->st.free_lines++;
 	} else {
 		head(&j, c, "metadata");
-		jo_str(&j, "kind", storm_owner_kind_name(p->kind));
+		jl_str(&j, "kind", storm_owner_kind_name(p->kind));
 		if (p->ino)
-			jo_u64(&j, "inode", p->ino);
+			jl_u64(&j, "inode", p->ino);
 		if (p->kind == STORM_OWNER_DIR_DATA)
 			put_path(&j, m->view, p->ino);
-		jo_u64(&j, "block", p->block);
-		jo_u64(&j, "blocks", p->blocks);
+		jl_u64(&j, "block", p->block);
+		jl_u64(&j, "blocks", p->blocks);
 		m->st.meta_lines++;
 	}
-	jo_end(&j);
+	jl_end(&j);
 }
 
 /* Whether the bytes at @p pos (in block @p b, owned by @p o) continue @p p. */

@@ -64,6 +64,12 @@ void jl_str(json_line *j, const char *key, const char *val)
 	put_escaped(j, val);
 }
 
+void jl_null(json_line *j, const char *key)
+{
+	put_key(j, key);
+	put(j, "null", 4);
+}
+
 void jl_u64(json_line *j, const char *key, uint64_t v)
 {
 	char tmp[24];
@@ -100,6 +106,9 @@ void jl_double(json_line *j, const char *key, double v)
 
 void jl_end(json_line *j)
 {
+	/* A line missing fields would mislead a reader more than no line. */
+	if (j->overflow)
+		return;
 	/* put() always leaves room for these two bytes. */
 	j->buf[j->len++] = '}';
 	j->buf[j->len++] = '\n';
