@@ -124,6 +124,115 @@ STORM_EXTERN int storm_view_path(const storm_view *v, uint32_t ino, char *buf, s
 STORM_EXTERN const char *storm_owner_kind_name(uint32_t kind);
 
 /* ------------------------------------------------------------------ */
+/* Following the volume: file operations from the writes seen          */
+
+/** A file operation reconstructed from block I/O.  Values are frozen. */
+typedef enum storm_fop_kind {
+	STORM_FOP_CREATE = 1, /**< a regular file (or fifo, socket, device) got its first name */
+	STORM_FOP_MKDIR,      /**< a directory was created */
+	STORM_FOP_UNLINK,     /**< a name of a non-directory was removed */
+	STORM_FOP_RMDIR,      /**< a directory was removed */
+	STORM_FOP_RENAME,     /**< a name moved: `path` → `to` */
+	STORM_FOP_LINK,       /**< an inode that had a name got another one */
+	STORM_FOP_SYMLINK,    /**< a symbolic link was created */
+	STORM_FOP_TRUNCATE,   /**< a file shrank to `size` bytes */
+	STORM_FOP_SETATTR,    /**< mode, owner or group changed (`mode`, `uid`, `gid` are the new ones) */
+	STORM_FOP_WRITE,      /**< `length` bytes of the file written at byte `offset` */
+	STORM_FOP_READ        /**< `length` bytes of the file read at byte `offset` */
+} storm_fop_kind;
+
+/**
+ * One file operation.  Strings and the struct live until the callback
+ * returns.  Fields an operation does not use are zero or NULL.
+ */
+typedef struct storm_fop {
+	uint32_t op;        /**< a storm_fop_kind */
+	uint32_t ino;       /**< the inode the operation is about */
+	const char *path;   /**< absolute path (before a rename or removal); NULL if the inode has no known name */
+	const char *to;     /**< rename: the new absolute path */
+	uint64_t offset;    /**< write, read: byte offset in the file */
+	uint64_t length;    /**< write, read: bytes (whole file-system blocks, or the I/O's bytes inside a block) */
+	uint64_t size;      /**< truncate: the new size */
+	uint64_t stamp;     /**< the stamp of the storm_view_write()/storm_view_read() the bytes came with */
+	uint32_t mode;      /**< create, mkdir, symlink, setattr: the inode's mode (type and permissions) */
+	uint32_t uid, gid;  /**< setattr: the new owner and group */
+} storm_fop;
+
+/** Receives each file operation; a non-zero return is passed back to the feeder. */
+typedef int (*storm_fop_cb)(void *ctx, const storm_fop *op);
+
+/**
+ * Makes @p v follow the volume: from now on it interprets the writes passed to
+ * storm_view_write() (jbd2 journal transactions when their commit block is
+ * seen, inode tables, directory blocks including htree, extent trees), keeps
+ * its block owners and paths current and reports file operations to @p cb.
+ *
+ * @p read must return the volume's contents as they were when the view was
+ * built (for example the same image): blocks that no write has replaced yet
+ * are read through it to compare old and new metadata.  Data written to blocks
+ * no file owns yet (delayed allocation, data=ordered) is held, as block
+ * ranges, and reported as writes once a committed transaction gives the
+ * blocks an owner.
+ *
+ * A followed view is no longer immutable: it must not be used from several
+ * threads at once.  Not supported: file systems without a journal get the
+ * same interpretation per write, but blocks first written while free are not
+ * remembered, so new directory or extent blocks there are read from @p read.
+ *
+ * @return 0, -EINVAL, -ENOMEM, -EALREADY if already following, the error of
+ *         @p read, or STORM_ERR_UNSUPPORTED for a journal it cannot parse
+ *         (external journal, unknown incompatible jbd2 features).
+ */
+STORM_EXTERN int storm_view_follow(storm_view *v, storm_blocksrc_read read, void *ctx,
+				   storm_fop_cb cb, void *cb_ctx);
+
+/**
+ * Feeds one completed, successful write of @p len bytes at byte @p offset of
+ * the volume.  @p data may be NULL when the bytes are not known: file data is
+ * still attributed, metadata and journal blocks are then counted as missed.
+ * Writes must come in completion order.  @p stamp is handed back in every
+ * storm_fop the write causes (a timestamp, a sequence number).
+ * @return 0, the callback's non-zero return, -EINVAL, -ENOMEM.  Malformed
+ *         metadata is counted in storm_view_stats, never returned.
+ */
+STORM_EXTERN int storm_view_write(storm_view *v, uint64_t offset, const void *data, size_t len,
+				  uint64_t stamp);
+
+/**
+ * Reports the file data in a completed read of @p len bytes at @p offset as
+ * STORM_FOP_READ operations.  @return 0, the callback's return, -EINVAL.
+ */
+STORM_EXTERN int storm_view_read(storm_view *v, uint64_t offset, size_t len, uint64_t stamp);
+
+/**
+ * Reports what is still held (data on blocks no committed transaction gave an
+ * owner) as STORM_FOP_WRITE operations with ino 0 and a NULL path, and forgets
+ * it.  Call it at the end of a capture.  @return 0 or the callback's return.
+ */
+STORM_EXTERN int storm_view_flush(storm_view *v);
+
+/** Counters of a followed view. */
+typedef struct storm_view_stats {
+	uint64_t transactions;     /**< jbd2 transactions applied */
+	uint64_t journal_blocks;   /**< journalled blocks applied */
+	uint64_t journal_skipped;  /**< transactions incomplete or malformed, skipped */
+	uint64_t direct_writes;    /**< metadata blocks written in place and interpreted */
+	uint64_t inodes_changed;   /**< inode slots that changed */
+	uint64_t dir_blocks;       /**< directory blocks compared */
+	uint64_t malformed;        /**< metadata that failed a check and was ignored */
+	uint64_t missed;           /**< metadata or journal blocks whose bytes were not known */
+	uint64_t held_blocks;      /**< blocks now held for an owner not yet known */
+	uint64_t overlay_bytes;    /**< bytes of metadata blocks kept as last written */
+	uint64_t ops;              /**< file operations reported */
+} storm_view_stats;
+
+/** Fills @p out; zeros for a view that does not follow. */
+STORM_EXTERN void storm_view_stats_get(const storm_view *v, storm_view_stats *out);
+
+/** Names a storm_fop_kind as storm-monitor prints it ("create", "rename", …); never NULL. */
+STORM_EXTERN const char *storm_fop_name(uint32_t op);
+
+/* ------------------------------------------------------------------ */
 /* A block source over an image file or a block device                 */
 
 /** An open image file or block device.  Opaque. */

@@ -52,10 +52,21 @@ static inline void put_be64(uint8_t *p, uint64_t v)
 	put_be32(p + 4, (uint32_t)v);
 }
 
-/* iSCSI digests travel little-endian (RFC 7143 §13.1 via RFC 3720 B.4). */
+/* Little-endian: iSCSI digests (RFC 7143 §13.1 via RFC 3720 B.4) and the
+ * ext4 on-disk format. */
+static inline uint16_t get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
 static inline uint32_t get_le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t get_le64(const uint8_t *p)
+{
+	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
 }
 
 static inline void put_le32(uint8_t *p, uint32_t v)

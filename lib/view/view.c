@@ -80,6 +80,7 @@ STORM_EXTERN void storm_view_del(storm_view *v)
 {
 	if (!v)
 		return;
+	tk_free(v->tk);
 	xt_free(&v->xt);
 	pm_free(&v->pm);
 	free(v);
@@ -97,7 +98,7 @@ STORM_EXTERN uint64_t storm_view_block_count(const storm_view *v)
 
 STORM_EXTERN size_t storm_view_extent_count(const storm_view *v)
 {
-	return v->xt.n;
+	return xt_count(&v->xt);
 }
 
 STORM_EXTERN int storm_view_lookup(const storm_view *v, uint64_t fs_block, storm_owner *out)
@@ -151,7 +152,7 @@ STORM_EXTERN int storm_view_path(const storm_view *v, uint32_t ino, char *buf, s
 
 		if (!e)
 			return -ENOENT;
-		if (steps > v->pm.n)
+		if (steps > pm_count(&v->pm))
 			return -ELOOP;
 		need += 1 + e->name_len;
 		cur = e->parent;
@@ -165,7 +166,7 @@ STORM_EXTERN int storm_view_path(const storm_view *v, uint32_t ino, char *buf, s
 		const struct path_entry *e = pm_find(&v->pm, cur);
 
 		at -= e->name_len;
-		memcpy(buf + at, v->pm.names + e->name_off, e->name_len);
+		memcpy(buf + at, pm_name(&v->pm, e), e->name_len);
 		buf[--at] = '/';
 		cur = e->parent;
 	}

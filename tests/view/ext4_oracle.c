@@ -106,6 +106,25 @@ char *oracle_dumpe2fs(const struct image *im)
 	return capture(cmd);
 }
 
+void oracle_debugfs_w(const char *path, const char *script)
+{
+	char sp[160], cmd[512];
+	FILE *f;
+	char *out;
+
+	snprintf(sp, sizeof(sp), "%s.cmds", path);
+	f = fopen(sp, "w");
+	cr_assert(f);
+	fputs(script, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "'%s' -w -f '%s' '%s' 2>&1 >/dev/null", tool_debugfs, sp, path);
+	out = capture(cmd);
+	cr_assert(strstr(out, "debugfs") && !strstr(out, "rror") && !strstr(out, "No free space") &&
+			  !strstr(out, "not found") && !strstr(out, "File exists"),
+		  "debugfs -w failed: %s", out);
+	free(out);
+}
+
 const char *const oracle_tree_files[] = {
 	"/f1", "/d1/d2/nested", "/big", "/frag", "/many", "/d1", "/", NULL,
 };
@@ -127,6 +146,11 @@ static void write_source(const char *path, size_t len, unsigned seed, size_t str
 	}
 	cr_assert_eq(ftruncate(fd, (off_t)len), 0);
 	close(fd);
+}
+
+void oracle_source(const char *path, size_t len, unsigned seed)
+{
+	write_source(path, len, seed, 0);
 }
 
 void image_populate(struct image *im)

@@ -28,6 +28,11 @@ int oracle_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Runs debugfs with the commands of @p script on the image; returns the
  * malloc'd standard output. */
 char *oracle_debugfs(const struct image *im, const char *script);
+/* Runs debugfs -w with the commands of @p script on @p path (an image);
+ * fails the test if debugfs reports an error. */
+void oracle_debugfs_w(const char *path, const char *script);
+/* Writes @p len bytes of a pattern seeded by @p seed to the host file @p path. */
+void oracle_source(const char *path, size_t len, unsigned seed);
 /* dumpe2fs's output (malloc'd). */
 char *oracle_dumpe2fs(const struct image *im);
 
