@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Offline input: a capture file through storm_pcap → storm_tcp →
- * storm_session, as storm-dump reads it; every completed block I/O goes to
- * the mapper. */
+ * storm_session, as storm-dump reads it; every completed block I/O of the
+ * followed LUN goes to the view, writes with their bytes. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +17,96 @@ struct flow_ctx {
 	bool started;
 };
 
+/* Write data of one task, gathered by Buffer Offset until the task ends. */
+struct wbuf {
+	uint64_t len;    /* the task's bytes */
+	uint64_t got;    /* bytes placed */
+	uint8_t data[];
+};
+
+/* Most bytes of one task, and of all tasks in flight, kept for the view. */
+#define TASK_CAP (64u << 20)
+#define TOTAL_CAP (512u << 20)
+
 static bool is_write(storm_io_op op)
 {
 	return op == STORM_IO_WRITE || op == STORM_IO_WRITE_SAME ||
 	       op == STORM_IO_COMPARE_AND_WRITE;
+}
+
+/* Whether the view follows this task's LUN; the first LUN doing I/O is
+ * followed unless --lun named one. */
+static bool followed(struct monitor *m, const storm_io *io)
+{
+	uint64_t lun = storm_io_lun(io);
+
+	if (!m->lun_known) {
+		m->opts.lun = lun;
+		m->lun_known = true;
+	}
+	return lun == m->opts.lun;
+}
+
+static struct wbuf *wbuf_for(struct monitor *m, storm_io *io)
+{
+	struct wbuf *w = storm_io_user(io);
+	uint64_t len = (uint64_t)storm_io_blocks(io) * storm_io_block_size(io);
+
+	if (w || storm_io_operation(io) != STORM_IO_WRITE || !len || len > TASK_CAP ||
+	    m->buffered + len > TOTAL_CAP)
+		return w;
+	w = malloc(sizeof(*w) + len);
+	if (!w)
+		return NULL;
+	w->len = len;
+	w->got = 0;
+	m->buffered += len;
+	storm_io_set_user(io, w);
+	return w;
+}
+
+static int on_io_data(storm_session *s, storm_io *io, storm_dir dir, uint64_t offset,
+		      const uint8_t *data, size_t len, void *user)
+{
+	(void)s;
+	struct flow_ctx *fc = user;
+
+	if (dir != STORM_I2T || !followed(fc->m, io))
+		return 0;
+	struct wbuf *w = wbuf_for(fc->m, io);
+
+	if (!w || offset > w->len || len > w->len - offset)
+		return 0;
+	memcpy(w->data + offset, data, len);
+	w->got += len; /* the tracker places each byte once */
+	return 0;
+}
+
+static void feed_view(struct flow_ctx *fc, storm_io *io, const struct wbuf *w)
+{
+	struct monitor *m = fc->m;
+	storm_io_op op = storm_io_operation(io);
+	uint64_t bs = storm_io_block_size(io);
+	uint64_t at = storm_io_lba(io) * bs, len = (uint64_t)storm_io_blocks(io) * bs;
+	uint64_t stamp = storm_tcp_now(fc->tcp);
+	bool write = is_write(op);
+	int rc;
+
+	if (!write && (op != STORM_IO_READ || !m->opts.reads))
+		return;
+	if (write) {
+		/* WRITE SAME and COMPARE AND WRITE are fed without bytes. */
+		bool whole = w && w->got == w->len && storm_io_lost(io) == 0;
+
+		m->st.writes++;
+		m->st.blind += !whole;
+		rc = storm_view_write(m->view, at, whole ? w->data : NULL, len, stamp);
+	} else {
+		m->st.reads++;
+		rc = storm_view_read(m->view, at, len, stamp);
+	}
+	if (rc == -ENOMEM)
+		fprintf(stderr, "storm-monitor: out of memory following the volume\n");
 }
 
 static int on_done(storm_session *s, storm_io *io, void *user)
@@ -28,27 +114,24 @@ static int on_done(storm_session *s, storm_io *io, void *user)
 	(void)s;
 	struct flow_ctx *fc = user;
 	struct monitor *m = fc->m;
+	struct wbuf *w = storm_io_user(io);
 	storm_io_op op = storm_io_operation(io);
-	if (!is_write(op) && op != STORM_IO_READ)
-		return 0;
-	if (storm_io_end_reason(io) != STORM_END_STATUS || storm_io_status(io) != 0 ||
-	    storm_io_response(io) != 0) {
+
+	if (!is_write(op) && op != STORM_IO_READ) {
+		/* not block I/O */
+	} else if (!followed(m, io)) {
+		m->st.other_lun++;
+	} else if (storm_io_end_reason(io) != STORM_END_STATUS || storm_io_status(io) != 0 ||
+		   storm_io_response(io) != 0) {
 		m->st.failed++;
-		return 0;
+	} else {
+		feed_view(fc, io, w);
 	}
-	uint64_t lun = storm_io_lun(io);
-	if (m->opts.one_lun && lun != m->opts.lun)
-		return 0;
-	bool write = is_write(op);
-	if (!write && !m->opts.reads)
-		return 0;
-	uint64_t bs = storm_io_block_size(io);
-	double ts = (double)storm_tcp_now(fc->tcp) / 1e6;
-	if (write)
-		m->st.writes++;
-	else
-		m->st.reads++;
-	mon_map_io(m, ts, lun, write, storm_io_lba(io) * bs, (uint64_t)storm_io_blocks(io) * bs);
+	if (w) {
+		m->buffered -= w->len;
+		free(w);
+		storm_io_set_user(io, NULL);
+	}
 	return 0;
 }
 
@@ -130,6 +213,7 @@ int mon_run_capture(struct monitor *m, const char *path, const uint16_t *ports, 
 		rc = storm_tcp_callbacks_new(&tcb);
 	if (rc)
 		goto out;
+	storm_session_callbacks_set_data(g_io_cbs, on_io_data);
 	storm_session_callbacks_set_done(g_io_cbs, on_done);
 	storm_tcp_callbacks_set_open(tcb, on_open);
 	storm_tcp_callbacks_set_data(tcb, on_data);

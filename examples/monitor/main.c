@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* storm-monitor: a file-level access log of iSCSI traffic.  Offline: the ext4
- * view of the volume as it was when the capture started, and the block I/O of
- * the capture mapped to files through it. */
+ * view of the volume as it was when the capture started, following the
+ * capture's writes, reports the file operations they amount to. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -22,25 +22,25 @@ static void usage(FILE *out)
 		"                    (an image file or a block device, opened read-only)\n"
 		"  -r, --pcap FILE   the capture (pcap or pcapng)\n"
 		"  -p, --port N      also decode TCP port N as iSCSI (repeatable; 3260 always)\n"
-		"  -l, --lun N       map only the block I/O of LUN N (default: every LUN)\n"
+		"  -l, --lun N       follow LUN N (default: the first LUN doing I/O)\n"
 		"      --reads       also report reads of file data\n"
 		"  -q, --quiet       no summary on stderr\n"
 		"  -h, --help        this text\n"
 		"  -V, --version     the libstorm version\n\n"
-		"Each completed WRITE (READ with --reads) with GOOD status is split by the\n"
-		"file-system blocks it touches (sub-block I/O by byte), and each piece owned\n"
-		"by one file is one line:\n"
-		"  {\"ts\":S,\"lun\":N,\"op\":\"write\",\"path\":\"/a\",\"inode\":I,\"offset\":O,\"length\":L}\n"
-		"Writes to metadata give one line per run of one kind within an I/O:\n"
-		"  {\"ts\":S,\"lun\":N,\"op\":\"metadata\",\"kind\":\"inode-table\",\"inode\":I,\"block\":B,\"blocks\":C}\n"
-		"Writes to blocks free in the image give\n"
-		"  {\"ts\":S,\"lun\":N,\"op\":\"write\",\"path\":null,\"kind\":\"free\",\"block\":B,\"volume_offset\":V,\"length\":L}\n\n"
-		"Limitations of this version: the view is a static snapshot of --image.  Data\n"
-		"written to newly allocated blocks (new files, appends, delayed allocation)\n"
-		"is reported as kind \"free\", and creates, renames, deletes and truncates are\n"
-		"not reported yet: following the metadata writes (inode tables, directories,\n"
-		"extent trees, the journal) to attribute them is a later version.  The LUN\n"
-		"block size is learned from READ CAPACITY in the capture (512 until seen).\n\n"
+		"One line per file operation the writes (and, with --reads, the reads) of the\n"
+		"capture amount to, as the ext4 view of the volume follows its metadata: the\n"
+		"jbd2 journal (a transaction counts when its commit block is written), inode\n"
+		"tables, directories (htree too) and extent trees.\n"
+		"  {\"ts\":S,\"lun\":N,\"op\":\"create\",\"path\":\"/a\",\"inode\":I}\n"
+		"  ops: create mkdir symlink link unlink rmdir rename (with \"to\"), truncate\n"
+		"  (with \"size\"), setattr (\"mode\", \"uid\", \"gid\"), write and read (\"offset\",\n"
+		"  \"length\" in bytes of the file).\n"
+		"Data written to blocks no file owned yet (delayed allocation) is reported when\n"
+		"the transaction that allocates the blocks commits, with the write's ts.  What\n"
+		"no transaction claimed by the end is reported as a write with \"path\": null,\n"
+		"\"inode\": 0 and \"volume_offset\".  Consecutive blocks of one file in one\n"
+		"I/O are one line.  The LUN block size is learned from READ CAPACITY in the\n"
+		"capture (512 until seen).\n\n"
 		"Exit status: 0 success, 1 bad usage, 2 unreadable image or capture, or an\n"
 		"unsupported file system (lines already printed stay valid), 3 out of memory.\n");
 }
@@ -56,15 +56,17 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *v)
 	return 0;
 }
 
-/* Opens the view of @p image; prints why not.  @return 0 or an exit status. */
-static int open_view(const char *image, storm_view **v)
+/* Opens the view of @p image and follows it; prints why not.  The image
+ * stays open in @p *f: the view reads old metadata through it.
+ * @return 0 or an exit status. */
+static int open_view(const char *image, struct monitor *m, storm_blocksrc_file **f)
 {
-	storm_blocksrc_file *f = NULL;
-	int rc = storm_blocksrc_file_open(&f, image);
-	if (rc == 0) {
-		rc = storm_view_open_ext4(v, storm_blocksrc_file_read, f, storm_blocksrc_file_size(f));
-		storm_blocksrc_file_close(f);
-	}
+	int rc = storm_blocksrc_file_open(f, image);
+	if (rc == 0)
+		rc = storm_view_open_ext4(&m->view, storm_blocksrc_file_read, *f,
+					  storm_blocksrc_file_size(*f));
+	if (rc == 0)
+		rc = storm_view_follow(m->view, storm_blocksrc_file_read, *f, mon_print_fop, m);
 	if (rc == 0)
 		return 0;
 	const char *why = storm_strerror(rc);
@@ -73,18 +75,28 @@ static int open_view(const char *image, storm_view **v)
 	else if (rc == -EUCLEAN)
 		why = "no ext2/3/4 file system, or a corrupt one";
 	fprintf(stderr, "storm-monitor: %s: %s\n", image, why);
+	storm_view_del(m->view);
+	m->view = NULL;
+	storm_blocksrc_file_close(*f);
+	*f = NULL;
 	return rc == -ENOMEM ? EXIT_INTERNAL : EXIT_INPUT;
 }
 
 static void summary(const struct monitor *m)
 {
 	const struct mon_stats *s = &m->st;
+	storm_view_stats vs;
+	storm_view_stats_get(m->view, &vs);
 	fprintf(stderr,
-		"storm-monitor: %" PRIu64 " writes and %" PRIu64 " reads mapped (%" PRIu64
-		" not good, skipped): %" PRIu64 " file lines, %" PRIu64 " free lines, %" PRIu64
-		" metadata lines; %" PRIu64 " bytes past the file system\n",
-		s->writes, s->reads, s->failed, s->file_lines, s->free_lines, s->meta_lines,
-		s->outside_bytes);
+		"storm-monitor: %" PRIu64 " writes (%" PRIu64 " without their bytes) and %" PRIu64
+		" reads followed, %" PRIu64 " not good, %" PRIu64 " of other LUNs; %" PRIu64
+		" operations printed\n"
+		"storm-monitor: view: %" PRIu64 " journal transactions (%" PRIu64 " blocks, %" PRIu64
+		" skipped), %" PRIu64 " in-place metadata blocks, %" PRIu64 " inode changes, %" PRIu64
+		" directory blocks, %" PRIu64 " malformed, %" PRIu64 " missed\n",
+		s->writes, s->blind, s->reads, s->failed, s->other_lun, s->lines, vs.transactions,
+		vs.journal_blocks, vs.journal_skipped, vs.direct_writes, vs.inodes_changed,
+		vs.dir_blocks, vs.malformed, vs.missed);
 }
 
 int main(int argc, char **argv)
@@ -124,6 +136,7 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			m.opts.one_lun = true;
+			m.lun_known = true;
 			break;
 		case OPT_READS: m.opts.reads = true; break;
 		case 'q': quiet = true; break;
@@ -140,21 +153,21 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	storm_view *view = NULL;
-	int status = open_view(image, &view);
+	storm_blocksrc_file *f = NULL;
+	int status = open_view(image, &m, &f);
 	if (status)
 		return status;
-	m.view = view;
-	m.fs_bs = storm_view_block_size(view);
-	m.fs_bytes = storm_view_block_count(view) * m.fs_bs;
 
 	static char outbuf[1 << 20];
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 	int rc = mon_run_capture(&m, pcap, ports, nports);
+	if (rc == 0 || rc != -ENOMEM)
+		storm_view_flush(m.view);
 	fflush(stdout);
 	if (!quiet)
 		summary(&m);
-	storm_view_del(view);
+	storm_view_del(m.view);
+	storm_blocksrc_file_close(f);
 	if (rc == 0)
 		return ferror(stdout) ? EXIT_INTERNAL : EXIT_SUCCESS;
 	return rc == -ENOMEM ? EXIT_INTERNAL : EXIT_INPUT;

@@ -9,36 +9,34 @@
 
 struct mon_opts {
 	bool reads;      /* also report reads of file data */
-	bool one_lun;    /* only map I/O of LUN `lun` */
+	bool one_lun;    /* only follow LUN `lun` (else the first LUN doing I/O) */
 	uint64_t lun;
 };
 
 struct mon_stats {
-	uint64_t writes, reads;     /* completed good I/Os mapped */
-	uint64_t failed;            /* I/Os not mapped: bad status, aborted, lost */
-	uint64_t file_lines, free_lines, meta_lines;
-	uint64_t outside_bytes;     /* bytes past the file system's end */
+	uint64_t writes, reads;     /* completed good I/Os fed to the view */
+	uint64_t failed;            /* I/Os not fed: bad status, aborted, lost */
+	uint64_t other_lun;         /* I/Os of LUNs not followed */
+	uint64_t blind;             /* writes fed without their bytes */
+	uint64_t lines;             /* file operations printed */
 };
 
 struct monitor {
-	const storm_view *view;
-	uint32_t fs_bs;             /* file-system block size */
-	uint64_t fs_bytes;          /* block count × block size */
+	storm_view *view;
 	struct mon_opts opts;
+	bool lun_known;             /* opts.lun is the LUN followed */
+	size_t buffered;            /* bytes of write data held for tasks in flight */
 	struct mon_stats st;
 };
 
-/*
- * Maps one completed I/O of @p len bytes at byte @p start of the volume to
- * the view's owners and prints one line per piece (mapper.c).  Reads print
- * only file data.
- */
-void mon_map_io(struct monitor *m, double ts, uint64_t lun, bool write,
-		uint64_t start, uint64_t len);
+/* The storm_fop_cb: prints one JSON line per file operation (fops.c).
+ * Stamps are microseconds of capture time. */
+int mon_print_fop(void *ctx, const storm_fop *op);
 
 /*
- * Reads a capture through storm_pcap → storm_tcp → storm_session and maps
- * every completed block I/O (capture.c).  @p ports: extra iSCSI ports.
+ * Reads a capture through storm_pcap → storm_tcp → storm_session and feeds
+ * every completed block I/O of the followed LUN, with its write data, to the
+ * view (capture.c).  @p ports: extra iSCSI ports.
  * @return 0, or the error of the capture (its reason printed on stderr).
  */
 int mon_run_capture(struct monitor *m, const char *path, const uint16_t *ports, int nports);

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One JSON line per file operation the view reports. */
+#include "json.h"
+#include "monitor.h"
+
+static void put_path(json_line *j, const char *key, const char *path)
+{
+	if (path)
+		jl_str(j, key, path);
+	else
+		jl_null(j, key);
+}
+
+int mon_print_fop(void *ctx, const storm_fop *op)
+{
+	struct monitor *m = ctx;
+	json_line j;
+
+	jl_begin(&j);
+	jl_double(&j, "ts", (double)op->stamp / 1e6);
+	jl_u64(&j, "lun", m->opts.lun);
+	jl_str(&j, "op", storm_fop_name(op->op));
+	put_path(&j, "path", op->path);
+	if (op->op == STORM_FOP_RENAME)
+		put_path(&j, "to", op->to);
+	jl_u64(&j, "inode", op->ino);
+	switch (op->op) {
+	case STORM_FOP_WRITE:
+	case STORM_FOP_READ:
+		/* ino 0: data no file claimed; the offset is the volume's. */
+		jl_u64(&j, op->ino ? "offset" : "volume_offset", op->offset);
+		jl_u64(&j, "length", op->length);
+		break;
+	case STORM_FOP_TRUNCATE:
+		jl_u64(&j, "size", op->size);
+		break;
+	case STORM_FOP_SETATTR:
+		jl_u64(&j, "mode", op->mode);
+		jl_u64(&j, "uid", op->uid);
+		jl_u64(&j, "gid", op->gid);
+		break;
+	default:
+		break;
+	}
+	jl_end(&j);
+	m->st.lines++;
+	return 0;
+}
