@@ -1,7 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One JSON line per file operation the view reports. */
+#include <fnmatch.h>
+
 #include "json.h"
 #include "monitor.h"
+
+/* The first --watch glob the operation's path (or new path) matches. */
+static const char *watched(const struct monitor *m, const storm_fop *op)
+{
+	for (int i = 0; i < m->opts.nwatch; i++) {
+		const char *g = m->opts.watch[i];
+
+		if ((op->path && !fnmatch(g, op->path, 0)) || (op->to && !fnmatch(g, op->to, 0)))
+			return g;
+	}
+	return NULL;
+}
 
 static void put_path(json_line *j, const char *key, const char *path)
 {
@@ -14,9 +28,14 @@ static void put_path(json_line *j, const char *key, const char *path)
 int mon_print_fop(void *ctx, const storm_fop *op)
 {
 	struct monitor *m = ctx;
+	const char *hit = m->opts.nwatch ? watched(m, op) : NULL;
 	json_line j;
 
+	if (m->opts.nwatch && !hit && !m->opts.alert)
+		return 0; /* --watch without --alert: only what matches */
 	jl_begin(&j);
+	if (hit && m->opts.alert)
+		jl_str(&j, "alert", hit);
 	jl_double(&j, "ts", (double)op->stamp / 1e6);
 	jl_u64(&j, "lun", m->opts.lun);
 	jl_str(&j, "op", storm_fop_name(op->op));

@@ -17,10 +17,19 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: storm-monitor --image BEFORE.img --pcap CAPTURE [OPTIONS]\n"
-		"Report the file-level operations in the iSCSI traffic of a capture, as JSON Lines.\n\n"
+		"       storm-monitor --image NOW.img --listen ADDR:PORT --upstream ADDR:PORT [OPTIONS]\n"
+		"Report the file-level operations in the iSCSI traffic of a capture, or live as\n"
+		"a relay between initiators and their target, as JSON Lines.\n\n"
 		"  -i, --image FILE  the ext2/3/4 volume as it was when the capture started\n"
 		"                    (an image file or a block device, opened read-only)\n"
 		"  -r, --pcap FILE   the capture (pcap or pcapng)\n"
+		"      --listen ADDR:PORT    live: accept initiators here ([v6]:port too)\n"
+		"      --upstream ADDR:PORT  live: the target; --image is then the volume as it\n"
+		"                    is now (before the initiator logs in), e.g. the target's backing file\n"
+		"      --watch GLOB  report only operations whose path (or new path) matches\n"
+		"                    GLOB (fnmatch(3), '*' crosses '/'); repeatable\n"
+		"      --alert       with --watch: report everything, and matching operations\n"
+		"                    as alert lines ({\"alert\":GLOB,...})\n"
 		"  -p, --port N      also decode TCP port N as iSCSI (repeatable; 3260 always)\n"
 		"  -l, --lun N       follow LUN N (default: the first LUN doing I/O)\n"
 		"      --reads       also report reads of file data\n"
@@ -101,20 +110,24 @@ static void summary(const struct monitor *m)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_READS = 256 };
+	enum { OPT_READS = 256, OPT_LISTEN, OPT_UPSTREAM, OPT_WATCH, OPT_ALERT };
 	static const struct option longopts[] = {
 		{"image", required_argument, NULL, 'i'},
 		{"pcap", required_argument, NULL, 'r'},
 		{"port", required_argument, NULL, 'p'},
 		{"lun", required_argument, NULL, 'l'},
 		{"reads", no_argument, NULL, OPT_READS},
+		{"listen", required_argument, NULL, OPT_LISTEN},
+		{"upstream", required_argument, NULL, OPT_UPSTREAM},
+		{"watch", required_argument, NULL, OPT_WATCH},
+		{"alert", no_argument, NULL, OPT_ALERT},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct monitor m = {0};
-	const char *image = NULL, *pcap = NULL;
+	const char *image = NULL, *pcap = NULL, *listen = NULL, *upstream = NULL;
 	uint16_t ports[64];
 	int nports = 0, c;
 	bool quiet = false;
@@ -139,6 +152,16 @@ int main(int argc, char **argv)
 			m.lun_known = true;
 			break;
 		case OPT_READS: m.opts.reads = true; break;
+		case OPT_LISTEN: listen = optarg; break;
+		case OPT_UPSTREAM: upstream = optarg; break;
+		case OPT_WATCH:
+			if (m.opts.nwatch == MON_MAX_WATCH) {
+				fprintf(stderr, "storm-monitor: at most %d --watch globs\n", MON_MAX_WATCH);
+				return EXIT_USAGE;
+			}
+			m.opts.watch[m.opts.nwatch++] = optarg;
+			break;
+		case OPT_ALERT: m.opts.alert = true; break;
 		case 'q': quiet = true; break;
 		case 'h': usage(stdout); return EXIT_SUCCESS;
 		case 'V': printf("storm-monitor %s\n", storm_version_string()); return EXIT_SUCCESS;
@@ -147,9 +170,16 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc || !image || !pcap) {
-		fprintf(stderr, "storm-monitor: %s\nTry 'storm-monitor --help'.\n",
-			optind != argc ? "unexpected argument" : "--image and --pcap are required");
+	bool live = listen || upstream;
+	const char *why = optind != argc           ? "unexpected argument"
+			  : !image                 ? "--image is required"
+			  : live && pcap           ? "--pcap or --listen/--upstream, not both"
+			  : live && !(listen && upstream) ? "--listen and --upstream go together"
+			  : !live && !pcap         ? "--pcap, or --listen and --upstream, is required"
+			  : m.opts.alert && !m.opts.nwatch ? "--alert needs --watch"
+						   : NULL;
+	if (why) {
+		fprintf(stderr, "storm-monitor: %s\nTry 'storm-monitor --help'.\n", why);
 		return EXIT_USAGE;
 	}
 
@@ -159,8 +189,9 @@ int main(int argc, char **argv)
 		return status;
 
 	static char outbuf[1 << 20];
-	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
-	int rc = mon_run_capture(&m, pcap, ports, nports);
+	/* Live lines are wanted as they happen. */
+	setvbuf(stdout, outbuf, live ? _IOLBF : _IOFBF, sizeof outbuf);
+	int rc = live ? mon_run_live(&m, listen, upstream) : mon_run_capture(&m, pcap, ports, nports);
 	if (rc == 0 || rc != -ENOMEM)
 		storm_view_flush(m.view);
 	fflush(stdout);

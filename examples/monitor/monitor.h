@@ -7,8 +7,13 @@
 #include <stdint.h>
 #include <storm/storm.h>
 
+#define MON_MAX_WATCH 64
+
 struct mon_opts {
 	bool reads;      /* also report reads of file data */
+	const char *watch[MON_MAX_WATCH]; /* --watch globs */
+	int nwatch;
+	bool alert;      /* --alert: matching operations become alert lines, others stay */
 	bool one_lun;    /* only follow LUN `lun` (else the first LUN doing I/O) */
 	uint64_t lun;
 };
@@ -32,6 +37,17 @@ struct monitor {
 /* The storm_fop_cb: prints one JSON line per file operation (fops.c).
  * Stamps are microseconds of capture time. */
 int mon_print_fop(void *ctx, const storm_fop *op);
+
+/* A piece of a task's data (feed.c): writes of the followed LUN are kept. */
+void mon_io_data(struct monitor *m, storm_io *io, storm_dir dir, uint64_t offset,
+		 const uint8_t *data, size_t len);
+/* A task ended: a good write or (with --reads) read of the followed LUN goes
+ * to the view with @p stamp (microseconds); the task's data is freed. */
+void mon_io_done(struct monitor *m, storm_io *io, uint64_t stamp);
+
+/* Live: relays @p listen → @p upstream and feeds the view until SIGINT or
+ * SIGTERM (live.c).  @return 0 or the relay's error (printed). */
+int mon_run_live(struct monitor *m, const char *listen, const char *upstream);
 
 /*
  * Reads a capture through storm_pcap → storm_tcp → storm_session and feeds

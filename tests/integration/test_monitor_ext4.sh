@@ -6,7 +6,8 @@
 #   mkfs.ext4 (Debian defaults, 512 MiB sparse file: 4 KiB blocks, 16 MiB
 #   journal); BEFORE.img = a copy.  tgtd serves the image; the chain is
 #     kernel ext4 -> loop -> FUSE (qemu-storage-daemon, libiscsi)
-#       -> storm-relay -> tgtd
+#       -> storm-monitor --listen --upstream (live: the monitor is the relay,
+#          its view built from BEFORE.img) -> tgtd
 #   and dumpcap records the relay -> target leg (tcp port of tgtd): the I/O
 #   the volume really received.  monitor_workload.sh runs the workload (mkdir,
 #   300 files, an htree directory of 5200 entries, an 88 MiB file with holes
@@ -15,8 +16,9 @@
 #   after each phase) and logs its ground truth; umount, teardown; the final
 #   image must pass e2fsck -fn and hold the htree and the extent tree.
 #
-# Then storm-monitor --image BEFORE.img --pcap CAP --port TPORT, and
-# monitor_score.py scores its lines against the ground truth: namespace
+# Then storm-monitor --image BEFORE.img --pcap CAP --port TPORT offline on the
+# capture of the same run, and monitor_score.py scores both outputs (live and
+# offline) against the ground truth: namespace
 # operations (precision/recall of (op, path, to)), written bytes per inode, and
 # the final image's names (debugfs) against the monitor's.  Thresholds:
 #
@@ -32,8 +34,8 @@
 # scored against the same thresholds; ~6 s each).
 #
 # STORM_KEEP_WORK=1 keeps the work directory: per mode, BEFORE.img, the final
-# image lun.img, cap.pcap, expected.jsonl, monitor-offline.jsonl,
-# score-offline.txt.
+# image lun.img, cap.pcap, expected.jsonl, monitor-{live,offline}.jsonl,
+# score-{live,offline}.txt.
 #
 # Exit: 0 pass, 1 fail (also: scores below the thresholds), 77 skip (not
 # root, no FUSE, missing tools or binaries).
@@ -94,13 +96,15 @@ capture_workload() {
     tgt_add_target 1 "$IQN" "$img"
     local rport
     rport=$(free_port) || fail "no free port"
-    relay_start "$rport" "$TPORT" "$dir/relay.log"
+    # Live: storm-monitor itself is the relay, its view built from the image
+    # as it is before the initiator logs in.
+    monitor_live_start "$rport" "$TPORT" "$dir"
     # One leg, relay -> target: the I/O the volume received.  Started before
     # the initiator logs in: the capture has the login and READ CAPACITY.
     cap_start lo "tcp port $TPORT" "$dir/cap.pcap"
     qsd_start "$rport" "$IQN" "$FUSEFILE" "$dir/qsd.log"
-    grep -q "open 127.0.0.1:.*>127.0.0.1:$TPORT" "$dir/relay.log" \
-        || fail "qemu-storage-daemon's connection did not go through the relay"
+    grep -q "open 127.0.0.1:.*>127.0.0.1:$TPORT" "$dir/monitor-live.log" \
+        || fail "qemu-storage-daemon's connection did not go through storm-monitor"
     LOOP=$(timeout -k 2 20 losetup --find --show "$FUSEFILE") || fail "losetup on the FUSE file"
     run_to 30 mount -t ext4 "$LOOP" "$MNT" || fail "mount of ext4 over iSCSI failed"
     log "[$mode] mounted $LOOP (FUSE -> relay :$rport -> tgtd :$TPORT)"
@@ -119,7 +123,8 @@ capture_workload() {
     drops=$(sed -n 's|.*received/dropped on interface.*: [0-9]*/\([0-9]*\) .*|\1|p' "$WORK/dumpcap-cap.pcap.log")
     [ "${drops:-0}" -eq 0 ] || fail "dumpcap dropped $drops packets: the capture is incomplete"
     relay_stop; rrc=$?
-    [ "$rrc" -eq 0 ] || fail "storm-relay exited $rrc on SIGTERM"
+    cat "$dir/monitor-live.log" >&2
+    [ "$rrc" -eq 0 ] || fail "storm-monitor (live) exited $rrc on SIGTERM"
     tgt_stop
     log "[$mode] teardown in $(elapsed "$t") s; capture $(stat -c %s "$dir/cap.pcap") bytes"
 
@@ -137,6 +142,24 @@ capture_workload() {
 }
 
 # run_monitor_offline DIR OUT : storm-monitor on DIR's capture and BEFORE.img.
+# storm-monitor --listen --upstream in place of storm-relay (lib.sh's
+# relay_stop and cleanup apply to it).
+monitor_live_start() {
+    local lport=$1 uport=$2 dir=$3 i
+    if [ "$_relay_cleanup_set" = 0 ]; then on_exit _relay_cleanup; _relay_cleanup_set=1; fi
+    log "starting storm-monitor live 127.0.0.1:$lport -> 127.0.0.1:$uport"
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$STORM_MONITOR" --image "$dir/BEFORE.img" \
+        --listen "127.0.0.1:$lport" --upstream "127.0.0.1:$uport" \
+        >"$dir/monitor-live.jsonl" 2>"$dir/monitor-live.log" </dev/null &
+    RELAY_PID=$!
+    for ((i = 0; i < 100; i++)); do
+        _pid_alive "$RELAY_PID" || { wait "$RELAY_PID" 2>/dev/null; RELAY_PID=; cat "$dir/monitor-live.log" >&2; fail "storm-monitor exited at start"; }
+        grep -q "listening on 127.0.0.1:$lport" "$dir/monitor-live.log" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "storm-monitor did not listen on $lport within 10 s"
+}
+
 run_monitor_offline() {
     local dir=$1 out=$2 t rc
     t=$(date +%s.%N)
@@ -148,10 +171,9 @@ run_monitor_offline() {
     log "storm-monitor offline: $(wc -l <"$out") lines in $(elapsed "$t") s"
 }
 
-# score_monitor DIR LABEL MONITOR.jsonl : score one run of storm-monitor
-# (offline today; a live run, storm-monitor --listen/--upstream in the chain,
-# hands its output file here the same way) against DIR's ground truth and
-# final image; prints the table; fails below the thresholds.
+# score_monitor DIR LABEL MONITOR.jsonl : score one run of storm-monitor (live
+# or offline) against DIR's ground truth and final image; prints the table;
+# fails below the thresholds.
 score_monitor() {
     local dir=$1 label=$2 out=$3 args=() cat kind var rc
     args+=(--min-precision "${STORM_MONITOR_MIN_PRECISION:-1.0}")
@@ -174,6 +196,7 @@ score_monitor() {
 SCORE_FAILED=()
 for mode in $MODES; do
     capture_workload "$WORK/$mode" "$mode"
+    score_monitor "$WORK/$mode" live "$WORK/$mode/monitor-live.jsonl"
     run_monitor_offline "$WORK/$mode" "$WORK/$mode/monitor-offline.jsonl"
     score_monitor "$WORK/$mode" offline "$WORK/$mode/monitor-offline.jsonl"
 done
