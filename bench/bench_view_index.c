@@ -199,7 +199,7 @@ static void bench_assign(struct xt_index *x, uint64_t space, size_t nruns)
 	t = now() - t;
 	ra = ASSIGNS / t / 1e6;
 	rarr = rate_array_assign(space, nruns);
-	printf("assign: %.2f M/s (sorted-array memmove lower bound %.3f M/s, ratio %.0f)\n", ra,
+	printf("assign: %.2f M/s (sorted-array memmove lower bound %.4f M/s, ratio %.0f)\n", ra,
 	       rarr, ra / rarr);
 }
 

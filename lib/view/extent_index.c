@@ -617,7 +617,8 @@ static void xt_plan(const struct xt_index *x, uint64_t st, uint64_t len, const s
 	}
 	xt_right(x, st + len, s);
 	s->m = xt_coalesce(x, s->r, s->m);
-	/* Replacing runs, start in the chunk they are in. */
+	/* Runs replaced after the end of a chunk are the next chunk's first:
+	 * start there, so that the splice stays inside one chunk. */
 	if (x->nchunks && s->from.i == xt_chunk(x, s->from.c)->n && s->from.c + 1 < x->nchunks &&
 	    xt_pos_cmp(s->from, s->to) < 0)
 		s->from = (struct xt_pos){ s->from.c + 1, 0 };
