@@ -21,7 +21,7 @@ struct xt_run {
 	uint8_t kind;
 };
 
-struct xt_chunk; /* extent_index.c */
+struct xt_chunk; /* runmap.c */
 
 /* A directory entry of the index: a chunk and the start of its first run. */
 struct xt_dirent {
@@ -34,7 +34,7 @@ struct xt_dirent {
  * and xt_finish(), then kept up to date with xt_assign().  A zeroed index
  * (with inodes_per_block set) is empty and may be assigned to at once.
  * Internally a two-level B+-tree: a sorted directory of chunks, each a
- * sorted array of at most 256 runs (see extent_index.c).
+ * sorted array of at most 256 runs (see runmap.c).
  */
 struct xt_index {
 	struct xt_run *pend; /* build phase: runs added, not yet finished */
