@@ -8,7 +8,7 @@ PACKAGES=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev
 	# the library's dependencies and the tools' (OpenSSL's libcrypto for SHA-256)
 	libpcap-dev uthash-dev libssl-dev libnetfilter-queue-dev libmnl-dev
-	libext2fs-dev ntfs-3g-dev
+	libext2fs-dev ntfs-3g-dev libiscsi-dev
 	# tests
 	libcriterion-dev python3
 	# real peers: iSCSI target, initiators, capture and reference dissector

@@ -257,6 +257,88 @@ STORM_EXTERN int storm_blocksrc_file_read(void *f, uint64_t offset, void *buf, s
 /** Closes the file; NULL is fine. */
 STORM_EXTERN void storm_blocksrc_file_close(storm_blocksrc_file *f);
 
+/* ------------------------------------------------------------------ */
+/* A block source over an iSCSI LUN (libiscsi)                         */
+
+/**
+ * A read-only iSCSI session of its own to one LUN, for building a view of a
+ * live volume (a middlebox that cannot read the image file) while the
+ * tenant's initiator runs.  Opaque.
+ *
+ * It never writes: the only SCSI commands it sends are READ CAPACITY(16),
+ * INQUIRY (Block Limits VPD page) and READ(16); besides them, the iSCSI login,
+ * answers to the target's NOP-Ins and the logout.  No WRITE, UNMAP, WRITE
+ * SAME, SYNCHRONIZE CACHE or reservation command is ever sent.
+ *
+ * Every call blocks: a login is bounded by 15 s, each command by 30 s
+ * (-ETIMEDOUT past that).  A source is used by one thread at a time; it starts
+ * no thread, installs no signal handler and prints nothing (libiscsi's log is
+ * turned off, even when LIBISCSI_DEBUG is set).  libiscsi reads the CHAP
+ * secrets LIBISCSI_CHAP_USERNAME / LIBISCSI_CHAP_PASSWORD from the
+ * environment when the URL has none.
+ */
+typedef struct storm_blocksrc_iscsi storm_blocksrc_iscsi;
+
+/**
+ * Logs in to the LUN named by @p url and reads its capacity.
+ *
+ * @param url libiscsi's form `iscsi://[user[%password]@]host[:port]/target-iqn/lun`
+ *        (port 3260 by default; an IPv6 host in brackets: `iscsi://[::1]:3260/…`;
+ *        '%' escapes in the target name are decoded).  Copied.
+ * @param initiator_iqn the name this session logs in with; NULL for
+ *        "iqn.2024-01.org.libstorm:view".  Copied.
+ * @return 0 and a source in @p *s, or:
+ *  - -EINVAL for a malformed URL (or NULL arguments);
+ *  - the connect(2) error: -ECONNREFUSED, -EHOSTUNREACH (also for a host name
+ *    that does not resolve), -ENETUNREACH, …;
+ *  - -ETIMEDOUT when the login did not finish within 15 s;
+ *  - -EACCES when the target refused the login for authentication or
+ *    authorization, -ENXIO when it has no such target name (or no such LUN),
+ *    -EAGAIN when it is out of resources or unavailable for now, -EPROTO for
+ *    any other login refusal;
+ *  - -EIO when READ CAPACITY(16) failed or gave a block size over 1 MiB;
+ *  - -ENOMEM.
+ *  The failure's text is not kept (there is no source to ask).
+ */
+STORM_EXTERN int storm_blocksrc_iscsi_open(storm_blocksrc_iscsi **s, const char *url,
+					   const char *initiator_iqn);
+
+/** Size of the LUN in bytes (pass it as volume_bytes). */
+STORM_EXTERN uint64_t storm_blocksrc_iscsi_size(const storm_blocksrc_iscsi *s);
+
+/** The LUN's logical block size in bytes (512, 4096, …). */
+STORM_EXTERN uint32_t storm_blocksrc_iscsi_block_size(const storm_blocksrc_iscsi *s);
+
+/**
+ * A storm_blocksrc_read over a storm_blocksrc_iscsi: pass this function and
+ * the storm_blocksrc_iscsi as its ctx.
+ *
+ * Any byte offset and length: a read that does not start or end on a LUN block
+ * reads the partial blocks whole and copies the bytes asked for.  Aligned runs
+ * are read straight into @p buf with READ(16) commands of at most 1 MiB (less
+ * if the target's Block Limits VPD page says so), one at a time.  When the
+ * connection drops, the source logs in again once per call and repeats the
+ * command; a UNIT ATTENTION is retried.
+ *
+ * @return 0, or -EIO past the LUN's end, for a SCSI error (the sense is in
+ *         storm_blocksrc_iscsi_error()) or a short transfer; -ENXIO when the
+ *         target no longer has the LUN; -ETIMEDOUT (the session is dropped,
+ *         the next call logs in again); -ECONNRESET or the new login's error
+ *         when the session could not be brought back; -ENOMEM.  @p buf is
+ *         undefined after an error.
+ */
+STORM_EXTERN int storm_blocksrc_iscsi_read(void *s, uint64_t offset, void *buf, size_t len);
+
+/**
+ * Describes the last failure of @p s (libiscsi's text, with the sense key and
+ * ASC/ASCQ of a SCSI error), or "" if nothing failed yet.  Valid until the next
+ * call on @p s.
+ */
+STORM_EXTERN const char *storm_blocksrc_iscsi_error(const storm_blocksrc_iscsi *s);
+
+/** Logs out (bounded by 5 s), closes the connection and frees @p s; NULL is fine. */
+STORM_EXTERN void storm_blocksrc_iscsi_close(storm_blocksrc_iscsi *s);
+
 #ifdef __cplusplus
 }
 #endif
