@@ -20,8 +20,10 @@ static void usage(FILE *out)
 		"       storm-monitor --image NOW.img --listen ADDR:PORT --upstream ADDR:PORT [OPTIONS]\n"
 		"Report the file-level operations in the iSCSI traffic of a capture, or live as\n"
 		"a relay between initiators and their target, as JSON Lines.\n\n"
-		"  -i, --image FILE  the ext2/3/4 volume as it was when the capture started\n"
-		"                    (an image file or a block device, opened read-only)\n"
+		"  -i, --image FILE|URL  the ext2/3/4 volume as it was when the capture started\n"
+		"                    (an image file or a block device, opened read-only); live, also\n"
+		"                    iscsi://HOST[:PORT]/TARGET-IQN/LUN: the LUN read over a\n"
+		"                    read-only iSCSI session of the monitor's own (libiscsi)\n"
 		"  -r, --pcap FILE   the capture (pcap or pcapng)\n"
 		"      --listen ADDR:PORT    live: accept initiators here ([v6]:port too)\n"
 		"      --upstream ADDR:PORT  live: the target; --image is then the volume as it\n"
@@ -63,32 +65,6 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *v)
 		return -1;
 	*v = x;
 	return 0;
-}
-
-/* Opens the view of @p image and follows it; prints why not.  The image
- * stays open in @p *f: the view reads old metadata through it.
- * @return 0 or an exit status. */
-static int open_view(const char *image, struct monitor *m, storm_blocksrc_file **f)
-{
-	int rc = storm_blocksrc_file_open(f, image);
-	if (rc == 0)
-		rc = storm_view_open_ext4(&m->view, storm_blocksrc_file_read, *f,
-					  storm_blocksrc_file_size(*f));
-	if (rc == 0)
-		rc = storm_view_follow(m->view, storm_blocksrc_file_read, *f, mon_print_fop, m);
-	if (rc == 0)
-		return 0;
-	const char *why = storm_strerror(rc);
-	if (rc == STORM_ERR_UNSUPPORTED)
-		why = "the file system uses a feature this view does not support";
-	else if (rc == -EUCLEAN)
-		why = "no ext2/3/4 file system, or a corrupt one";
-	fprintf(stderr, "storm-monitor: %s: %s\n", image, why);
-	storm_view_del(m->view);
-	m->view = NULL;
-	storm_blocksrc_file_close(*f);
-	*f = NULL;
-	return rc == -ENOMEM ? EXIT_INTERNAL : EXIT_INPUT;
 }
 
 static void summary(const struct monitor *m)
@@ -183,22 +159,22 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	storm_blocksrc_file *f = NULL;
-	int status = open_view(image, &m, &f);
-	if (status)
-		return status;
+	struct mon_source src;
+	int rc = mon_open_view(&m, image, &src);
+	if (rc)
+		return rc == -ENOMEM ? EXIT_INTERNAL : EXIT_INPUT;
 
 	static char outbuf[1 << 20];
 	/* Live lines are wanted as they happen. */
 	setvbuf(stdout, outbuf, live ? _IOLBF : _IOFBF, sizeof outbuf);
-	int rc = live ? mon_run_live(&m, listen, upstream) : mon_run_capture(&m, pcap, ports, nports);
+	rc = live ? mon_run_live(&m, listen, upstream) : mon_run_capture(&m, pcap, ports, nports);
 	if (rc == 0 || rc != -ENOMEM)
 		storm_view_flush(m.view);
 	fflush(stdout);
 	if (!quiet)
 		summary(&m);
 	storm_view_del(m.view);
-	storm_blocksrc_file_close(f);
+	mon_source_close(&src);
 	if (rc == 0)
 		return ferror(stdout) ? EXIT_INTERNAL : EXIT_SUCCESS;
 	return rc == -ENOMEM ? EXIT_INTERNAL : EXIT_INPUT;

@@ -34,6 +34,21 @@ struct monitor {
 	struct mon_stats st;
 };
 
+/* The volume the view reads through (source.c). */
+struct mon_source {
+	storm_blocksrc_read read;
+	void *ctx;
+	uint64_t size;
+	storm_blocksrc_file *file;
+	storm_blocksrc_iscsi *iscsi;
+};
+
+/* Opens @p where (an image path or an iscsi:// URL), builds m->view and
+ * follows it; prints why not.  The source stays open: the view reads old
+ * metadata through it.  @return 0 or a negative error. */
+int mon_open_view(struct monitor *m, const char *where, struct mon_source *s);
+void mon_source_close(struct mon_source *s);
+
 /* The storm_fop_cb: prints one JSON line per file operation (fops.c).
  * Stamps are microseconds of capture time. */
 int mon_print_fop(void *ctx, const storm_fop *op);

@@ -7,7 +7,8 @@
 #   journal); BEFORE.img = a copy.  tgtd serves the image; the chain is
 #     kernel ext4 -> loop -> FUSE (qemu-storage-daemon, libiscsi)
 #       -> storm-monitor --listen --upstream (live: the monitor is the relay,
-#          its view built from BEFORE.img) -> tgtd
+#          its view built from BEFORE.img in the sync run, over its own
+#          read-only iSCSI session to tgtd in the fsync run) -> tgtd
 #   and dumpcap records the relay -> target leg (tcp port of tgtd): the I/O
 #   the volume really received.  monitor_workload.sh runs the workload (mkdir,
 #   300 files, an htree directory of 5200 entries, an 88 MiB file with holes
@@ -96,9 +97,12 @@ capture_workload() {
     tgt_add_target 1 "$IQN" "$img"
     local rport
     rport=$(free_port) || fail "no free port"
-    # Live: storm-monitor itself is the relay, its view built from the image
-    # as it is before the initiator logs in.
-    monitor_live_start "$rport" "$TPORT" "$dir"
+    # Live: storm-monitor itself is the relay, its view built before the
+    # initiator logs in: from the image (sync run), or over its own read-only
+    # iSCSI session to the target (fsync run).
+    local volume=$dir/BEFORE.img
+    [ "$mode" = fsync ] && volume=iscsi://127.0.0.1:$TPORT/$IQN/1
+    monitor_live_start "$rport" "$TPORT" "$dir" "$volume"
     # One leg, relay -> target: the I/O the volume received.  Started before
     # the initiator logs in: the capture has the login and READ CAPACITY.
     cap_start lo "tcp port $TPORT" "$dir/cap.pcap"
@@ -145,10 +149,10 @@ capture_workload() {
 # storm-monitor --listen --upstream in place of storm-relay (lib.sh's
 # relay_stop and cleanup apply to it).
 monitor_live_start() {
-    local lport=$1 uport=$2 dir=$3 i
+    local lport=$1 uport=$2 dir=$3 volume=$4 i
     if [ "$_relay_cleanup_set" = 0 ]; then on_exit _relay_cleanup; _relay_cleanup_set=1; fi
-    log "starting storm-monitor live 127.0.0.1:$lport -> 127.0.0.1:$uport"
-    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$STORM_MONITOR" --image "$dir/BEFORE.img" \
+    log "starting storm-monitor live 127.0.0.1:$lport -> 127.0.0.1:$uport, view from $volume"
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$STORM_MONITOR" --image "$volume" \
         --listen "127.0.0.1:$lport" --upstream "127.0.0.1:$uport" \
         >"$dir/monitor-live.jsonl" 2>"$dir/monitor-live.log" </dev/null &
     RELAY_PID=$!
