@@ -55,17 +55,9 @@ static char *child_path(struct track *t, const struct dent *d)
 	return p;
 }
 
-static const struct ino_change *change_of(const struct track *t, uint32_t ino)
-{
-	for (size_t i = 0; i < t->tx.nch; i++)
-		if (t->tx.ch[i].ino == ino)
-			return &t->tx.ch[i];
-	return NULL;
-}
-
 static uint16_t mode_of(struct track *t, uint32_t ino, bool old)
 {
-	const struct ino_change *c = change_of(t, ino);
+	const struct ino_change *c = tx_change(&t->tx, ino);
 	struct ino_info in;
 
 	if (c)
@@ -75,15 +67,47 @@ static uint16_t mode_of(struct track *t, uint32_t ino, bool old)
 
 struct ns {
 	struct track *t;
-	char **from;  /* per removed name: its path before */
-	char **to;    /* per added name: its path after */
-	bool *paired; /* per removed name */
+	char **from;     /* per removed name: its path before */
+	char **to;       /* per added name: its path after */
+	bool *paired;    /* per removed name */
+	size_t *by_ino;  /* removed names' indexes, by inode */
 };
+
+/* An order of names by path length (qsort with ties kept by index). */
+struct by_depth {
+	size_t len, i;
+};
+
+static int by_depth_asc(const void *a, const void *b)
+{
+	const struct by_depth *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int by_depth_desc(const void *a, const void *b)
+{
+	return by_depth_asc(b, a);
+}
+
+static struct by_depth *depth_order(char *const *paths, size_t n, bool deepest_first)
+{
+	struct by_depth *o = malloc((n + 1) * sizeof(*o));
+
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		o[i] = (struct by_depth){ paths[i] ? strlen(paths[i]) : 0, i };
+	qsort(o, n, sizeof(*o), deepest_first ? by_depth_desc : by_depth_asc);
+	return o;
+}
 
 static int create_op(struct ns *s, size_t i)
 {
 	const struct dent *d = &s->t->tx.added.e[i];
-	const struct ino_change *c = change_of(s->t, d->ino);
+	const struct ino_change *c = tx_change(&s->t->tx, d->ino);
 	storm_fop op = { .ino = d->ino, .path = s->to[i] };
 
 	if (c && (!c->old_used || c->reborn)) {
@@ -97,77 +121,87 @@ static int create_op(struct ns *s, size_t i)
 	return emit_op(s->t, &op);
 }
 
-/* The unpaired removed name of the same inode, or -1. */
+static int ino_cmp(const struct dent_list *rm, size_t a, size_t b)
+{
+	uint32_t x = rm->e[a].ino, y = rm->e[b].ino;
+
+	return x < y ? -1 : x > y ? 1 : (a > b) - (a < b);
+}
+
+/* Removed names sorted by inode: an insertion of each into place would be
+ * quadratic, so a merge sort over the index array. */
+static void sort_by_ino(const struct dent_list *rm, size_t *v, size_t *tmp, size_t n)
+{
+	if (n < 2)
+		return;
+	size_t h = n / 2;
+
+	sort_by_ino(rm, v, tmp, h);
+	sort_by_ino(rm, v + h, tmp, n - h);
+	for (size_t i = 0, j = h, k = 0; k < n; k++)
+		tmp[k] = (j == n || (i < h && ino_cmp(rm, v[i], v[j]) <= 0)) ? v[i++] : v[j++];
+	memcpy(v, tmp, n * sizeof(*v));
+}
+
+/* The first unpaired removed name of the same inode, or -1. */
 static long rename_source(struct ns *s, const struct dent *d)
 {
 	const struct dent_list *rm = &s->t->tx.removed;
-	const struct ino_change *c = change_of(s->t, d->ino);
+	const struct ino_change *c = tx_change(&s->t->tx, d->ino);
+	size_t lo = 0, hi = rm->n;
 
 	if (c && c->reborn)
 		return -1;
-	for (size_t j = 0; j < rm->n; j++)
-		if (!s->paired[j] && rm->e[j].ino == d->ino)
-			return (long)j;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rm->e[s->by_ino[mid]].ino < d->ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < rm->n && rm->e[s->by_ino[lo]].ino == d->ino; lo++)
+		if (!s->paired[s->by_ino[lo]])
+			return (long)s->by_ino[lo];
 	return -1;
 }
 
+/* Shallow paths first, so a new directory comes before what it holds. */
 static int added_ops(struct ns *s)
 {
 	const struct dent_list *add = &s->t->tx.added;
+	struct by_depth *order = depth_order(s->to, add->n, false);
 	int rc = 0;
 
-	/* Shallow paths first, so a new directory comes before what it holds. */
-	for (size_t depth = 0; depth <= PATH_CAP && !rc; depth++) {
-		bool more = false;
+	if (!order)
+		return -ENOMEM;
+	for (size_t k = 0; k < add->n && !rc; k++) {
+		size_t i = order[k].i;
+		long j = rename_source(s, &add->e[i]);
 
-		for (size_t i = 0; i < add->n && !rc; i++) {
-			size_t len = s->to[i] ? strlen(s->to[i]) : 0;
+		if (j >= 0) {
+			storm_fop op = { .op = STORM_FOP_RENAME, .ino = add->e[i].ino,
+					 .path = s->from[j], .to = s->to[i] };
 
-			if (len > depth)
-				more = true;
-			if (len != depth)
-				continue;
-			long j = rename_source(s, &add->e[i]);
-
-			if (j >= 0) {
-				storm_fop op = { .op = STORM_FOP_RENAME, .ino = add->e[i].ino,
-						 .path = s->from[j], .to = s->to[i] };
-
-				s->paired[j] = true;
-				rc = emit_op(s->t, &op);
-			} else {
-				rc = create_op(s, i);
-			}
+			s->paired[j] = true;
+			rc = emit_op(s->t, &op);
+		} else {
+			rc = create_op(s, i);
 		}
-		if (!more)
-			break;
 	}
+	free(order);
 	return rc;
-}
-
-struct by_depth {
-	size_t len, i;
-};
-
-static int by_depth_desc(const void *a, const void *b)
-{
-	const struct by_depth *x = a, *y = b;
-
-	return x->len < y->len ? 1 : x->len > y->len ? -1 : 0;
 }
 
 /* Unpaired removed names, deepest first (a directory's contents before it). */
 static int removed_ops(struct ns *s)
 {
 	const struct dent_list *rm = &s->t->tx.removed;
-	struct by_depth *order = malloc((rm->n + 1) * sizeof(*order));
+	struct by_depth *order = depth_order(s->from, rm->n, true);
 	int rc = 0;
 
 	if (!order)
 		return -ENOMEM;
-	for (size_t i = 0; i < rm->n; i++)
-		order[i] = (struct by_depth){ s->from[i] ? strlen(s->from[i]) : 0, i };
-	qsort(order, rm->n, sizeof(*order), by_depth_desc);
 	for (size_t k = 0; k < rm->n && !rc; k++) {
 		size_t i = order[k].i;
 
@@ -205,6 +239,7 @@ static void ns_free(struct ns *s)
 	free(s->from);
 	free(s->to);
 	free(s->paired);
+	free(s->by_ino);
 }
 
 int emit_namespace(struct track *t)
@@ -218,12 +253,16 @@ int emit_namespace(struct track *t)
 	s.from = calloc(nr + 1, sizeof(char *));
 	s.to = calloc(na + 1, sizeof(char *));
 	s.paired = calloc(nr + 1, sizeof(bool));
-	if (!s.from || !s.to || !s.paired) {
+	s.by_ino = calloc(2 * nr + 1, sizeof(size_t));
+	if (!s.from || !s.to || !s.paired || !s.by_ino) {
 		ns_free(&s);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < nr; i++)
+	for (size_t i = 0; i < nr; i++) {
 		s.from[i] = child_path(t, &t->tx.removed.e[i]);
+		s.by_ino[i] = i;
+	}
+	sort_by_ino(&t->tx.removed, s.by_ino, s.by_ino + nr, nr);
 	rc = apply_names(t);
 	for (size_t i = 0; i < na && !rc; i++)
 		s.to[i] = child_path(t, &t->tx.added.e[i]);

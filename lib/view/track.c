@@ -355,6 +355,7 @@ void tk_free(struct track *t)
 		return;
 	tx_reset(t);
 	free(t->tx.ch);
+	free(t->tx.idx);
 	free(t->tx.cl);
 	dent_free(&t->tx.removed);
 	dent_free(&t->tx.added);

@@ -101,6 +101,8 @@ struct txn {
 	size_t nblocks;
 	struct ino_change *ch;
 	size_t nch, chcap;
+	uint32_t *idx;        /* changes by inode: index + 1, 0 empty (changes.c) */
+	size_t idx_cap;
 	struct claim *cl;
 	size_t ncl, clcap;
 	struct dent_list removed, added;
@@ -162,6 +164,11 @@ int dent_push(struct dent_list *l, const struct dent *d);
 void dent_sort(struct dent_list *l);
 int dent_cmp(const struct dent *a, const struct dent *b);
 void dent_free(struct dent_list *l);
+
+/* changes.c: the transaction's changed inodes, found by inode number. */
+struct ino_change *tx_change(struct txn *tx, uint32_t ino);
+struct ino_change *tx_change_add(struct txn *tx, uint32_t ino); /* NULL: no memory */
+void tx_changes_reset(struct txn *tx);
 
 /* txn.c */
 int tx_add(struct track *t, uint64_t block, const uint8_t *data);

@@ -66,37 +66,9 @@ void tx_reset(struct track *t)
 	}
 	tx->first = tx->last = NULL;
 	tx->nblocks = 0;
-	tx->nch = tx->ncl = 0;
+	tx_changes_reset(tx);
+	tx->ncl = 0;
 	tx->removed.n = tx->added.n = 0;
-}
-
-static struct ino_change *change_find(struct txn *tx, uint32_t ino)
-{
-	for (size_t i = 0; i < tx->nch; i++)
-		if (tx->ch[i].ino == ino)
-			return &tx->ch[i];
-	return NULL;
-}
-
-static struct ino_change *change_add(struct txn *tx, uint32_t ino)
-{
-	struct ino_change *c = change_find(tx, ino);
-
-	if (c)
-		return c;
-	if (tx->nch == tx->chcap) {
-		size_t cap = tx->chcap ? tx->chcap * 2 : 64;
-		struct ino_change *n = realloc(tx->ch, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		tx->ch = n;
-		tx->chcap = cap;
-	}
-	c = &tx->ch[tx->nch++];
-	memset(c, 0, sizeof(*c));
-	c->ino = ino;
-	return c;
 }
 
 /* Whether the inode was a live, named file before this transaction. */
@@ -134,7 +106,7 @@ static int inode_slots(struct track *t, const struct tx_block *x)
 			break;
 		if (x->had_before && !memcmp(x->before + off, x->after + off, t->inode_size))
 			continue;
-		struct ino_change *c = change_add(&t->tx, ino);
+		struct ino_change *c = tx_change_add(&t->tx, ino);
 
 		if (!c)
 			return -ENOMEM;
@@ -149,20 +121,22 @@ static int inode_slots(struct track *t, const struct tx_block *x)
 /* A changed extent-tree or indirect block: its inode's map is re-walked. */
 static int tree_block(struct track *t, const struct tx_block *x)
 {
-	struct ino_change *c = change_find(&t->tx, x->was.ino);
+	struct ino_change *c = tx_change(&t->tx, x->was.ino);
+	struct ino_info old, cur;
 
 	if (c) {
 		c->remap = true;
 		return 0;
 	}
-	c = change_add(&t->tx, x->was.ino);
-	if (!c)
-		return -ENOMEM;
-	if (ino_read(t, c->ino, true, &c->old) || ino_read(t, c->ino, false, &c->cur)) {
-		t->tx.nch--;
+	if (ino_read(t, x->was.ino, true, &old) || ino_read(t, x->was.ino, false, &cur)) {
 		t->st.malformed++;
 		return 0;
 	}
+	c = tx_change_add(&t->tx, x->was.ino);
+	if (!c)
+		return -ENOMEM;
+	c->old = old;
+	c->cur = cur;
 	c->remap = true;
 	return 0;
 }
