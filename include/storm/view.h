@@ -143,7 +143,9 @@ typedef enum storm_fop_kind {
 
 /**
  * One file operation.  Strings and the struct live until the callback
- * returns.  Fields an operation does not use are zero or NULL.
+ * returns.  Fields an operation does not use are zero or NULL.  A path is at
+ * most PATH_MAX + 255 bytes (a name under a directory whose own path is up to
+ * PATH_MAX); NULL when the inode (for `to`: the new parent) has no known path.
  */
 typedef struct storm_fop {
 	uint32_t op;        /**< a storm_fop_kind */
@@ -154,7 +156,7 @@ typedef struct storm_fop {
 	uint64_t length;    /**< write, read: bytes (whole file-system blocks, or the I/O's bytes inside a block) */
 	uint64_t size;      /**< truncate: the new size */
 	uint64_t stamp;     /**< the stamp of the storm_view_write()/storm_view_read() the bytes came with */
-	uint32_t mode;      /**< create, mkdir, symlink, setattr: the inode's mode (type and permissions) */
+	uint32_t mode;      /**< create, mkdir, symlink, setattr: the inode's new mode; unlink, rmdir: its mode before */
 	uint32_t uid, gid;  /**< setattr: the new owner and group */
 } storm_fop;
 

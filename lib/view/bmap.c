@@ -25,6 +25,7 @@ struct walk {
 	bmap_cb cb;
 	void *ctx;
 	unsigned nodes;
+	uint64_t taken; /* blocks of the map seen: data and tree nodes */
 	/* the data run being grown (indirect maps come block by block) */
 	uint64_t lblk, pblk, len;
 };
@@ -47,6 +48,19 @@ static bool in_volume(const struct walk *w, uint64_t pblk, uint64_t len)
 	return pblk && pblk < n && len <= n - pblk;
 }
 
+/* Counts @p n more blocks of the map.  A sound file system gives each block
+ * one owner, so a map of more blocks than the volume holds is corrupt: one
+ * that names the same blocks over and over (tree nodes or indirect blocks
+ * pointing at themselves) would otherwise cost time and memory without
+ * bound but WALK_MAX_NODES. */
+static bool take(struct walk *w, uint64_t n)
+{
+	if (n > w->t->v->block_count - w->taken)
+		return false;
+	w->taken += n;
+	return true;
+}
+
 static int flush_run(struct walk *w)
 {
 	int rc = 0;
@@ -60,6 +74,8 @@ static int flush_run(struct walk *w)
 /* Grows the pending data run or reports it and starts another. */
 static int data_run(struct walk *w, uint64_t lblk, uint64_t pblk, uint64_t len)
 {
+	if (!take(w, len))
+		return -EUCLEAN;
 	if (w->len && w->lblk + w->len == lblk && w->pblk + w->len == pblk) {
 		w->len += len;
 		return 0;
@@ -80,7 +96,7 @@ static int ext_child(struct walk *w, uint64_t pblk, int depth)
 	uint8_t *buf;
 	int rc;
 
-	if (!in_volume(w, pblk, 1) || ++w->nodes > WALK_MAX_NODES)
+	if (!in_volume(w, pblk, 1) || ++w->nodes > WALK_MAX_NODES || !take(w, 1))
 		return -EUCLEAN;
 	rc = w->cb(w->ctx, 0, pblk, 1, true);
 	if (rc)
@@ -151,7 +167,7 @@ static int ind_block(struct walk *w, uint64_t pblk, int level, uint64_t *lblk)
 		*lblk += span * per;
 		return 0;
 	}
-	if (!in_volume(w, pblk, 1) || ++w->nodes > WALK_MAX_NODES)
+	if (!in_volume(w, pblk, 1) || ++w->nodes > WALK_MAX_NODES || !take(w, 1))
 		return -EUCLEAN;
 	rc = w->cb(w->ctx, 0, pblk, 1, true);
 	if (rc)
