@@ -8,9 +8,11 @@
  */
 #include "view/view_int.h"
 
+#include "view/ext4_csum.h"
 #include "view/ext4_io.h"
 
 #include <errno.h>
+#include <ext2fs/ext3_extents.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,8 +120,8 @@ static int block_cb(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk6
 	int rc;
 
 	(void)fs, (void)ref_blk, (void)ref_offset;
-	/* Negative counts are the mapping's own blocks: extent-tree index and
-	 * leaf blocks, or (in)direct blocks (ext2fs.h, BLOCK_COUNT_*). */
+	/* Negative counts are the mapping's own blocks: (in)direct blocks, or
+	 * a Hurd translator block (ext2fs.h, BLOCK_COUNT_*). */
 	if (blockcnt < 0)
 		rc = add(b, *blocknr, 1, b->tree_kind, ino, 0, 0);
 	else
@@ -144,6 +146,95 @@ static int note_dir(struct build *b, uint32_t ino)
 	}
 	b->dirs[b->ndirs++] = ino;
 	return 0;
+}
+
+/* A leaf extent: one run, based on its first logical block.  An empty
+ * extent maps nothing (ext2fs_block_iterate3 visits none of its blocks). */
+static int add_extent(struct build *b, uint64_t pblk, uint32_t len, uint32_t lblk)
+{
+	return len ? add(b, pblk, len, b->data_kind, b->ino, 0, lblk) : 0;
+}
+
+/*
+ * A tree of depth 0, the extents in i_block itself (ifork.rst): nearly every
+ * small file.  Read straight from the inode, with the checks
+ * ext2fs_extent_open2() makes on such a root (ext2fs_extent_header_verify:
+ * magic, entries <= max, max 2..4).  false when the root is anything else,
+ * for the extent handle to walk or refuse.
+ */
+static bool map_extents_inline(struct build *b, const struct ext2_inode *inode, int *rc)
+{
+	struct {
+		struct ext3_extent_header h;
+		struct ext3_extent x[4];
+	} root;
+	unsigned n, max;
+
+	_Static_assert(sizeof(root) == sizeof(inode->i_block), "an extent root fills i_block");
+	memcpy(&root, inode->i_block, sizeof(root));
+	n = ext2fs_le16_to_cpu(root.h.eh_entries);
+	max = ext2fs_le16_to_cpu(root.h.eh_max);
+	if (ext2fs_le16_to_cpu(root.h.eh_magic) != EXT3_EXT_MAGIC ||
+	    ext2fs_le16_to_cpu(root.h.eh_depth) || n > max || max < 2 || max > 4)
+		return false;
+	*rc = 0;
+	for (unsigned i = 0; i < n && !*rc; i++) {
+		const struct ext3_extent *x = &root.x[i];
+		uint32_t len = ext2fs_le16_to_cpu(x->ee_len);
+
+		if (len > EXT_INIT_MAX_LEN) /* unwritten: the length is the rest */
+			len -= EXT_INIT_MAX_LEN;
+		*rc = add_extent(b, ext2fs_le32_to_cpu(x->ee_start) |
+					    (uint64_t)ext2fs_le16_to_cpu(x->ee_start_hi) << 32,
+				 len, ext2fs_le32_to_cpu(x->ee_block));
+	}
+	return true;
+}
+
+/*
+ * Any extent tree, through libext2fs's extent handle over the inode the scan
+ * returned: a run per leaf extent, one block per index or leaf block (on its
+ * first visit).  libext2fs checks the tree blocks' headers and checksums.
+ * Every leaf extent is mapped as it is on disk; ext2fs_block_iterate3 skips
+ * one that goes back in logical order (and the extent after it), which only
+ * a corrupt tree has.
+ */
+static int map_extent_tree(struct build *b, ext2_ino_t ino, struct ext2_inode *inode)
+{
+	ext2_extent_handle_t h;
+	struct ext2fs_extent ex;
+	errcode_t e = ext2fs_extent_open2(b->fs, ino, inode, &h);
+	int op = EXT2_EXTENT_ROOT, rc = 0;
+
+	/* A root ext2fs_extent_open2() refuses maps no block, as with
+	 * ext2fs_block_iterate3 (libext2fs 1.47), which returns 0 then. */
+	if (e)
+		return e == EXT2_ET_NO_MEMORY ? -ENOMEM : 0;
+	while (!rc && !(e = ext2fs_extent_get(h, op, &ex))) {
+		op = EXT2_EXTENT_NEXT;
+		if (ex.e_flags & EXT2_EXTENT_FLAGS_LEAF)
+			rc = add_extent(b, ex.e_pblk, ex.e_len, (uint32_t)ex.e_lblk);
+		else if (!(ex.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
+			rc = add(b, ex.e_pblk, 1, b->tree_kind, ino, 0, 0);
+	}
+	ext2fs_extent_free(h);
+	if (rc)
+		return rc;
+	return e == EXT2_ET_EXTENT_NO_NEXT ? 0 : ext4_err(e);
+}
+
+static int map_extents(struct build *b, ext2_ino_t ino, struct ext2_inode *inode)
+{
+	int rc;
+
+	/* ext2fs_block_iterate3 reports a Hurd translator block among the
+	 * mapping's own blocks; so does the view. */
+	if (b->fs->super->s_creator_os == EXT2_OS_HURD && inode->osd1.hurd1.h_i_translator &&
+	    (rc = add(b, inode->osd1.hurd1.h_i_translator, 1, b->tree_kind, ino, 0, 0)))
+		return rc;
+	if (map_extents_inline(b, inode, &rc))
+		return rc;
+	return map_extent_tree(b, ino, inode);
 }
 
 static int map_inode(struct build *b, ext2_ino_t ino, struct ext2_inode *inode)
@@ -171,10 +262,36 @@ static int map_inode(struct build *b, ext2_ino_t ino, struct ext2_inode *inode)
 		return 0;
 	b->ino = ino;
 	b->err = 0;
+	/* Extents are walked from the scanned inode, a run per extent;
+	 * ext2fs_block_iterate3 would read the inode again and call back per
+	 * block.  It stays for block maps (ext2/3, indirect blocks). */
+	if (inode->i_flags & EXT4_EXTENTS_FL)
+		return map_extents(b, ino, inode);
 	e = ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY, NULL, block_cb, b);
 	if (b->err)
 		return b->err;
 	return ext4_err(e);
+}
+
+/*
+ * The next inode of the scan.  On a metadata_csum file system (little-endian
+ * hosts) libext2fs is told not to check inode checksums here: it checks every
+ * inode of the tables with a byte-table CRC, while only the inodes in use
+ * matter, and the caller checks those (ext4_inode_csum_ok).  Every other
+ * read (tree and directory blocks, inodes read again) is still checked.
+ */
+static errcode_t next_inode(ext2_inode_scan scan, ext2_filsys fs, bool own_csum, ext2_ino_t *ino,
+			    struct ext2_inode *inode, int size)
+{
+	int flags = fs->flags;
+	errcode_t e;
+
+	if (own_csum)
+		fs->flags |= EXT2_FLAG_IGNORE_CSUM_ERRORS;
+	e = ext2fs_get_next_inode_full(scan, ino, inode, size);
+	fs->flags = (fs->flags & ~EXT2_FLAG_IGNORE_CSUM_ERRORS) |
+		    (flags & EXT2_FLAG_IGNORE_CSUM_ERRORS);
+	return e;
 }
 
 static int map_inodes(struct build *b)
@@ -184,6 +301,10 @@ static int map_inodes(struct build *b)
 	struct ext2_inode *inode = malloc((size_t)size);
 	ext2_inode_scan scan = NULL;
 	ext2_ino_t ino = 0;
+	/* The scan's copy of an inode is the on-disk bytes only on a
+	 * little-endian host; elsewhere libext2fs checks them. */
+	bool own_csum = ext2fs_has_feature_metadata_csum(fs->super) &&
+			__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 	errcode_t e;
 	int rc = 0;
 
@@ -195,7 +316,7 @@ static int map_inodes(struct build *b)
 		return ext4_err(e);
 	}
 	for (;;) {
-		e = ext2fs_get_next_inode_full(scan, &ino, inode, size);
+		e = next_inode(scan, fs, own_csum, &ino, inode, size);
 		if (e == EXT2_ET_INODE_CSUM_INVALID || e == EXT2_ET_INODE_IS_GARBAGE) {
 			/* Only an inode in use must be intact. */
 			if (ino && !ext2fs_test_inode_bitmap2(fs->inode_map, ino))
@@ -207,7 +328,13 @@ static int map_inodes(struct build *b)
 		}
 		if (!ino)
 			break;
-		if (!ext2fs_test_inode_bitmap2(fs->inode_map, ino) || ino == EXT2_RESIZE_INO)
+		if (!ext2fs_test_inode_bitmap2(fs->inode_map, ino))
+			continue;
+		if (own_csum && !ext4_inode_csum_ok(fs->csum_seed, ino, inode, (size_t)size)) {
+			rc = -EUCLEAN;
+			break;
+		}
+		if (ino == EXT2_RESIZE_INO)
 			continue;
 		rc = map_inode(b, ino, inode);
 		if (rc)
