@@ -18,7 +18,10 @@
  *
  * Contract ("nothing is lost"):
  *  - the relay never invents a SCSI response: every status the initiator
- *    receives is the target's own;
+ *    receives is the target's own, with one exception a hook asks for
+ *    explicitly: a command refused with storm_conn_refuse() is answered by
+ *    the relay with CHECK CONDITION and the hook's sense data (never with
+ *    GOOD), and the target never sees that command;
  *  - when either side of a relayed connection fails, is reset, or sends a
  *    malformed stream, the relay closes the other side too, so the
  *    initiator's own iSCSI recovery retries its outstanding commands;
@@ -196,6 +199,45 @@ STORM_EXTERN int storm_conn_release(storm_conn *c);
  * so the initiator's recovery takes over.
  */
 STORM_EXTERN void storm_conn_fail(storm_conn *c);
+/**
+ * From an io_start hook: refuses the command instead of forwarding it.  The
+ * target never sees it (nor its immediate or unsolicited Data-Out); the relay
+ * answers the initiator with a SCSI Response: CHECK CONDITION with fixed-format
+ * sense data (key, asc, ascq) — e.g. DATA PROTECT, WRITE PROTECTED: 0x07, 0x27, 0x00.
+ * The io_done hook then reports the task ended with that status.  From then on the
+ * relay translates CmdSN, ExpCmdSN, MaxCmdSN, StatSN and ExpStatSN between the two
+ * sides (the target never saw the refused CmdSN; the initiator got one more StatSN),
+ * recomputing header digests, so the session stays healthy.
+ *
+ * Details:
+ *  - the response enters the target's stream at its next PDU boundary,
+ *    with the StatSN the initiator expects there; it reports a residual
+ *    underflow of the whole Expected Data Transfer Length.  The pdu hook
+ *    sees headers as their sender wrote them (the refused PDUs included, the
+ *    numbers before translation) and the response as a T2I SCSI Response;
+ *    the io_data hook sees none of the refused data; io_done fires once,
+ *    from the relay's parse of that response, with storm_io_status() 0x02
+ *    and the sense data, or with STORM_END_LOST if the connection ends first;
+ *  - STORM_PAUSE returned by the hook after a refusal is ignored: nothing is
+ *    held;
+ *  - an io_start hook set on the relay makes it hold a partial PDU header
+ *    until it is whole (a refused command must not have begun to leave);
+ *  - CmdSN counts per session, and only this connection is renumbered: on a
+ *    connection that joined an existing session (its Login carried a TSIH:
+ *    multiple connections per session, MC/S) nothing is refused (-ENOTSUP);
+ *    on the session's first connection, connections added later are not
+ *    renumbered, so do not refuse on sessions that add connections.  Error
+ *    recovery that retransmits (ErrorRecoveryLevel > 0: SNACK for a status the
+ *    relay made up, task reassignment) is not supported;
+ *  - memory is bounded: at most 1024 responses waiting for a PDU boundary
+ *    and 4096 refusals the two sides have not both passed; the initiator's
+ *    buffer may exceed the configured bound by 64 KiB of responses while the
+ *    initiator does not read, after which the connection fails (-ENOBUFS).
+ *
+ * @return 0, -EINVAL (not called from io_start for this connection's current
+ *         command), -ENOMEM, -ENOTSUP (a connection added to a session).
+ */
+STORM_EXTERN int storm_conn_refuse(storm_conn *c, storm_io *io, uint8_t key, uint8_t asc, uint8_t ascq);
 
 #ifdef __cplusplus
 }

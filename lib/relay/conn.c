@@ -39,6 +39,10 @@ static size_t sendable(const storm_conn *c, storm_dir d)
 		size_t h = buf_pos(c, d, c->hold_from[d]);
 		limit = h < limit ? h : limit;
 	}
+	if (c->guarded[d]) { /* bytes the relay may still cut or rewrite (guard.c) */
+		size_t g = buf_pos(c, d, c->guard_from[d]);
+		limit = g < limit ? g : limit;
+	}
 	return limit > b->head ? limit - b->head : 0;
 }
 
@@ -135,6 +139,7 @@ void conn_fail(storm_conn *c, int err)
 void conn_free(storm_conn *c)
 {
 	storm_session_del(c->session);
+	refuse_free(c->refusal);
 	free(c->buf[0].data);
 	free(c->buf[1].data);
 	free(c);
@@ -205,12 +210,22 @@ static int parse(storm_conn *c, storm_dir d)
 		if (c->fail_requested)
 			return -ECONNABORTED;
 		c->stream_parsed[d] += (uint64_t)fed;
+		if (conn_rewrites(c)) {
+			int rc = conn_fed(c, d);
+			if (rc)
+				return rc;
+		}
 		if (c->rewrite_due) {
 			c->rewrite_due = false;
 			int rc = discovery_rewrite(c);
 			if (rc)
 				return rc;
 		}
+	}
+	/* A refusal's response waits in T2I (refuse.c): parse and send it now. */
+	if (d == STORM_I2T && c->refusal && refuse_t2i_waiting(c)) {
+		int rc = parse(c, STORM_T2I);
+		return rc ? rc : flush_dir(c, STORM_T2I);
 	}
 	return 0;
 }

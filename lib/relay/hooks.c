@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "relay/refuse.h"
 #include "relay/relay_int.h"
 #include "util/bytes.h"
 
@@ -22,6 +23,11 @@ static int on_pdu(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, void *user)
 	c->pdu_start[d] = storm_pdu_stream_offset(pdu);
 	c->dcrc[d] = 0;
 	c->hooked[d] = 0;
+	if (r->cb.io_start) {
+		int rc = refuse_on_pdu(c, d, pdu);
+		if (rc)
+			return rc;
+	}
 	/* Nothing from this PDU on is forwarded until it is rewritten. */
 	if (rewritable(c, p, d, pdu)) {
 		c->held[d] = true;
@@ -35,8 +41,12 @@ static int on_pdu(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, void *user)
 static int on_pdu_end(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, void *user)
 {
 	storm_conn *c = user;
-	if (c->relay->cb.io_data)
+	if (c->relay->cb.io_data && !refuse_dropping(c, d))
 		redigest(c, d, pdu);
+	/* A refused PDU is cut, or a response injected, before the next byte. */
+	int rc = refuse_on_pdu_end(c, d);
+	if (rc)
+		return rc;
 	if (!c->held[d] || !rewritable(c, p, d, pdu))
 		return 0;
 	c->rewrite_due = true;
@@ -67,7 +77,11 @@ static int on_start(storm_session *s, storm_io *io, void *user)
 	(void)s;
 	storm_conn *c = user;
 	storm_relay *r = c->relay;
+	c->starting = io;
 	int rc = r->cb.io_start ? r->cb.io_start(r, c, io, r->user) : 0;
+	c->starting = NULL;
+	if (rc == STORM_PAUSE && refuse_dropping(c, STORM_I2T))
+		rc = 0; /* refused: nothing to hold */
 	if (rc == STORM_PAUSE) {
 		c->held[STORM_I2T] = true;
 		c->hold_from[STORM_I2T] = c->pdu_start[STORM_I2T];
@@ -82,6 +96,8 @@ static int on_data(storm_session *s, storm_io *io, storm_dir d, uint64_t off,
 {
 	storm_conn *c = user;
 	storm_relay *r = c->relay;
+	if (refuse_dropping(c, d))
+		return 0; /* refused: the data goes nowhere */
 	uint8_t *bytes = (uint8_t *)(uintptr_t)data;
 	int rc = r->cb.io_data ? r->cb.io_data(r, c, io, d, off, bytes, len, r->user) : 0;
 	if (storm_iscsi_data_digest(storm_session_parser(s))) {
@@ -93,7 +109,8 @@ static int on_data(storm_session *s, storm_io *io, storm_dir d, uint64_t off,
 
 /* RFC 7143 §11.2.3: the data digest covers the data segment and its padding.
  * When hooks saw the whole segment, the digest is rewritten over what they
- * left, before the PDU's last bytes can leave the buffer. */
+ * left, before the PDU's last bytes can leave the buffer (guard.c holds a
+ * trailer that arrives in pieces). */
 static void redigest(storm_conn *c, storm_dir d, const storm_pdu *pdu)
 {
 	const uint8_t *bhs = storm_pdu_bhs(pdu);

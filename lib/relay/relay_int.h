@@ -83,6 +83,17 @@ struct storm_conn {
 	uint32_t dcrc[2];           /* data digest of the current PDU as hooks left it */
 	uint32_t hooked[2];         /* its data bytes that went through an io_data hook */
 	storm_conn *resume_next;
+	/* Refusals (refuse.c).  While guarded[d], nothing from stream offset
+	 * guard_from[d] on may leave (guard.c): a partial header the relay may
+	 * still cut out or renumber, or a data digest it may rewrite. */
+	struct refusal *refusal;    /* NULL until the first storm_conn_refuse() */
+	storm_io *starting;         /* the task whose io_start hook runs now */
+	bool guarded[2];
+	uint64_t guard_from[2];
+	bool joined_session;        /* its Login named a TSIH: not the session's only connection */
+	bool t2i_seen;              /* the target's numbers below were seen */
+	uint32_t t2i_statsn;        /* the next StatSN the target will use */
+	uint32_t t2i_expcmdsn, t2i_maxcmdsn;
 	storm_session *session;
 	storm_endpoint ends[2];
 	uint64_t bytes[2];
@@ -140,5 +151,23 @@ int discovery_rewrite(storm_conn *c);
 
 /* hooks.c: the session and parser callbacks that call the relay's hooks. */
 int hooks_make(storm_relay *r);
+
+/* guard.c.  Hooks that may cut or rewrite bytes in the buffer: io_start
+ * (storm_conn_refuse()) and io_data (in-place data, redigested). */
+static inline bool conn_rewrites(const storm_conn *c)
+{
+	return c->relay->cb.io_start || c->relay->cb.io_data;
+}
+/* After each feed of direction @p d (c->stream_parsed[d] updated) of such a
+ * connection: refusal work (refuse_fed()), then the guard.  0 or -errno. */
+int conn_fed(storm_conn *c, storm_dir d);
+
+/* refuse.c: cuts what was parsed of a refused PDU, injects waiting responses
+ * at a T2I PDU boundary.  0 or -errno. */
+int refuse_fed(storm_conn *c, storm_dir d);
+/* Whether injected responses wait in T2I for the parser. */
+bool refuse_t2i_waiting(const storm_conn *c);
+struct refusal;
+void refuse_free(struct refusal *f);
 
 #endif

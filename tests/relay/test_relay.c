@@ -1073,3 +1073,49 @@ Test(relay, rewrite_in_place_with_data_digest)
 	close(cfd);
 	close(tfd);
 }
+
+/* The same with the Data-Out's digest arriving in two pieces: its first
+ * bytes must not leave before the relay rewrote it (lib/relay/guard.c). */
+Test(relay, rewrite_with_data_digest_split_trailer)
+{
+	fx_start(NULL);
+	int cfd = client(0);
+	int tfd = accept_target(2000);
+	cr_assert_geq(tfd, 0);
+	static const char *const li[] = {"InitiatorName=" IQN_GOOD, "DataDigest=CRC32C"};
+	static const char *const lt[] = {"DataDigest=CRC32C", "MaxRecvDataSegmentLength=262144"};
+	tb_script ls = {0};
+	tb_login(&ls, li, 2, lt, 2);
+	transfer(cfd, tfd, ls.seg[0].data, ls.seg[0].len);
+	transfer(tfd, cfd, ls.seg[1].data, ls.seg[1].len);
+	tb_script_free(&ls);
+	fx.s.xor_key = 0x3c;
+	enum { N = 998 };
+	uint8_t *plain = pattern(N, 4), cipher[N];
+	for (size_t i = 0; i < N; i++)
+		cipher[i] = plain[i] ^ 0x3c;
+	tu_buf out = {0}, want = {0};
+	scsi_cmd(&out, 51, 0x20, 0x2a, 0, 2);
+	scsi_cmd(&want, 51, 0x20, 0x2a, 0, 2);
+	tb_pdu p;
+	tb_init(&p, STORM_OP_DATA_OUT, 0x80, 51);
+	tb_lun(&p, 1);
+	tb_data(&p, plain, N);
+	tb_emit(&out, &p, false, true);
+	tb_data(&p, cipher, N);
+	tb_emit(&want, &p, false, true);
+	size_t cut = out.len - 2; /* inside the digest */
+	cr_assert_eq(send(cfd, out.data, cut, MSG_NOSIGNAL), (ssize_t)cut);
+	uint8_t got[2048];
+	size_t have = recv_upto(tfd, got, want.len, 300);
+	cr_assert_eq(have, cut - 4, "%zu bytes passed: the trailer must wait for its end", have);
+	cr_assert_eq(send(cfd, out.data + cut, out.len - cut, MSG_NOSIGNAL), (ssize_t)(out.len - cut));
+	have += recv_upto(tfd, got + have, want.len - have, 2000);
+	cr_assert_eq(have, want.len);
+	cr_assert(memcmp(got, want.data, want.len) == 0, "rewritten data or its digest is wrong");
+	free(plain);
+	tu_buf_free(&out);
+	tu_buf_free(&want);
+	close(cfd);
+	close(tfd);
+}

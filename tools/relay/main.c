@@ -16,6 +16,7 @@ struct opts {
 	bool events;
 	bool touch;
 	bool quiet;
+	uint64_t refuse_lba, refuse_count; /* --refuse-writes: blocks of the LUN */
 };
 
 static storm_relay *g_relay;
@@ -38,6 +39,9 @@ static void usage(FILE *out)
 		"  -b, --buffer BYTES        bytes buffered per connection and direction (default %u)\n"
 		"  -r, --rewrite-discovery   make SendTargets answers point at the relay\n"
 		"      --touch               read every data byte in a hook (for measurements)\n"
+		"      --refuse-writes LBA+COUNT\n"
+		"                            (tests) refuse writes touching blocks LBA..LBA+COUNT-1\n"
+		"                            with DATA PROTECT, WRITE PROTECTED; log them on stderr\n"
 		"  -q, --quiet               no connection log on stderr\n"
 		"  -h, --help\n\n"
 		"SIGINT or SIGTERM stops it cleanly.  Exit status: 0 after a stop, 1 bad usage,\n"
@@ -80,27 +84,61 @@ static void on_close(storm_relay *r, storm_conn *c, int err, void *user)
 	storm_conn_set_user(c, NULL);
 }
 
+/* Writes, WRITE SAME (0 blocks: to the end of the LUN) and COMPARE AND
+ * WRITE; an UNMAP's ranges come after its start, so it is not refused. */
+static bool in_refused_range(storm_io *io)
+{
+	storm_io_op op = storm_io_operation(io);
+	if (op != STORM_IO_WRITE && op != STORM_IO_WRITE_SAME && op != STORM_IO_COMPARE_AND_WRITE)
+		return false;
+	uint64_t lba = storm_io_lba(io), n = storm_io_blocks(io);
+	if (n == 0 && op == STORM_IO_WRITE_SAME)
+		n = UINT64_MAX - lba;
+	return n > 0 && lba < g_opts.refuse_lba + g_opts.refuse_count && g_opts.refuse_lba < lba + n;
+}
+
+static void refuse_write(storm_conn *c, storm_io *io)
+{
+	int rc = storm_conn_refuse(c, io, 0x07, 0x27, 0x00); /* DATA PROTECT, WRITE PROTECTED */
+	const char *flow = storm_conn_user(c);
+	uint32_t bs = storm_io_block_size(io);
+	fprintf(stderr, "storm-relay: %s write %s lba %llu blocks %u (bytes %llu+%llu, block size %u)%s%s\n",
+		rc ? "cannot refuse" : "refused", flow ? flow : "?", (unsigned long long)storm_io_lba(io),
+		storm_io_blocks(io), (unsigned long long)(storm_io_lba(io) * bs),
+		(unsigned long long)storm_io_blocks(io) * bs, bs, rc ? ": " : "", rc ? storm_strerror(rc) : "");
+}
+
 static int on_start(storm_relay *r, storm_conn *c, storm_io *io, void *user)
 {
 	(void)r;
-	(void)c;
 	(void)user;
+	if (g_opts.refuse_count && in_refused_range(io))
+		refuse_write(c, io);
 	return g_opts.events ? ev_start(io) : 0;
 }
 
-/* Reads every byte, a word at a time, as a cheap hook that inspects all the
- * data would (a checksum, a scan).  The sum only keeps the loads alive. */
+/* Reads every byte once, as a cheap hook that inspects all the data would (a
+ * checksum, a scan).  Four independent sums of 8-byte words keep two loads
+ * per cycle going (one sum would wait on its own adds), so the hook runs at
+ * the speed of the cache the relay's recv() just filled.  The sum only keeps
+ * the loads alive. */
 static uint64_t touch(const uint8_t *data, size_t len)
 {
-	uint64_t sum = 0, w;
+	uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, w0, w1, w2, w3;
 	size_t i = 0;
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&w, data + i, 8);
-		sum += w;
+	for (; i + 32 <= len; i += 32) {
+		memcpy(&w0, data + i, 8);
+		memcpy(&w1, data + i + 8, 8);
+		memcpy(&w2, data + i + 16, 8);
+		memcpy(&w3, data + i + 24, 8);
+		s0 += w0;
+		s1 += w1;
+		s2 += w2;
+		s3 += w3;
 	}
 	for (; i < len; i++)
-		sum += data[i];
-	return sum;
+		s0 += data[i];
+	return s0 + s1 + s2 + s3;
 }
 
 static int on_data(storm_relay *r, storm_conn *c, storm_io *io, storm_dir d, uint64_t off,
@@ -151,6 +189,23 @@ static int apply(storm_relay_config *cfg, int c, const char *arg, size_t *conns,
 	}
 }
 
+/* "LBA+COUNT", COUNT > 0.  0 or -1. */
+static int parse_range(const char *arg)
+{
+	char *end;
+	errno = 0;
+	unsigned long long lba = strtoull(arg, &end, 0);
+	if (errno || end == arg || *end != '+')
+		return -1;
+	const char *n = end + 1;
+	unsigned long long count = strtoull(n, &end, 0);
+	if (errno || end == n || *end || count == 0 || lba + count < lba)
+		return -1;
+	g_opts.refuse_lba = lba;
+	g_opts.refuse_count = count;
+	return 0;
+}
+
 static int open_events(const char *path)
 {
 	if (strcmp(path, "-") == 0)
@@ -169,6 +224,8 @@ static storm_relay_callbacks *make_hooks(void)
 		return NULL;
 	storm_relay_callbacks_set_open(cbs, on_open);
 	storm_relay_callbacks_set_close(cbs, on_close);
+	if (g_opts.refuse_count)
+		storm_relay_callbacks_set_io_start(cbs, on_start);
 	if (g_opts.events || g_opts.touch) {
 		storm_relay_callbacks_set_io_start(cbs, on_start);
 		storm_relay_callbacks_set_io_data(cbs, on_data);
@@ -212,6 +269,7 @@ int main(int argc, char **argv)
 		{"allow", required_argument, NULL, 'a'}, {"allow-iqn", required_argument, NULL, 'i'},
 		{"max-conns", required_argument, NULL, 'c'}, {"buffer", required_argument, NULL, 'b'},
 		{"rewrite-discovery", no_argument, NULL, 'r'}, {"touch", no_argument, NULL, 'T'}, {"quiet", no_argument, NULL, 'q'},
+		{"refuse-writes", required_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	storm_relay_config *cfg;
@@ -230,6 +288,12 @@ int main(int argc, char **argv)
 			g_opts.touch = true;
 		} else if (c == 'q') {
 			g_opts.quiet = true;
+		} else if (c == 'W') {
+			if (parse_range(optarg)) {
+				fprintf(stderr, "storm-relay: bad value for --refuse-writes: %s (LBA+COUNT)\n",
+					optarg);
+				return 1;
+			}
 		} else if (c == '?' || apply(cfg, c, optarg, &conns, &buffer)) {
 			if (c != '?')
 				fprintf(stderr, "storm-relay: bad value for -%c: %s\n", c, optarg);
