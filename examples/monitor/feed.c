@@ -28,7 +28,7 @@ static bool is_write(storm_io_op op)
 
 /* Whether the view follows this task's LUN; the first LUN doing I/O is
  * followed unless --lun named one. */
-static bool followed(struct monitor *m, const storm_io *io)
+bool mon_followed(struct monitor *m, const storm_io *io)
 {
 	uint64_t lun = storm_io_lun(io);
 
@@ -60,7 +60,7 @@ static struct wbuf *wbuf_for(struct monitor *m, storm_io *io)
 void mon_io_data(struct monitor *m, storm_io *io, storm_dir dir, uint64_t offset,
 		 const uint8_t *data, size_t len)
 {
-	if (dir != STORM_I2T || !followed(m, io))
+	if (dir != STORM_I2T || !mon_followed(m, io))
 		return;
 	struct wbuf *w = wbuf_for(m, io);
 
@@ -102,7 +102,7 @@ void mon_io_done(struct monitor *m, storm_io *io, uint64_t stamp)
 
 	if (!is_write(op) && op != STORM_IO_READ) {
 		/* not block I/O */
-	} else if (!followed(m, io)) {
+	} else if (!mon_followed(m, io)) {
 		m->st.other_lun++;
 	} else if (storm_io_end_reason(io) != STORM_END_STATUS || storm_io_status(io) != 0 ||
 		   storm_io_response(io) != 0) {

@@ -35,6 +35,12 @@ static int on_open(storm_relay *r, storm_conn *c, void *user)
 	return 0;
 }
 
+static int on_io_start(storm_relay *r, storm_conn *c, storm_io *io, void *user)
+{
+	(void)r;
+	return mon_deny_check(user, c, io, now_us());
+}
+
 static int on_io_data(storm_relay *r, storm_conn *c, storm_io *io, storm_dir dir,
 		      uint64_t offset, uint8_t *data, size_t len, void *user)
 {
@@ -64,6 +70,8 @@ static int make_relay(struct monitor *m, const char *listen, const char *upstrea
 		rc = storm_relay_callbacks_new(&cbs);
 	if (!rc) {
 		storm_relay_callbacks_set_open(cbs, on_open);
+		if (m->opts.ndeny)
+			storm_relay_callbacks_set_io_start(cbs, on_io_start);
 		storm_relay_callbacks_set_io_data(cbs, on_io_data);
 		storm_relay_callbacks_set_io_done(cbs, on_io_done);
 		rc = storm_relay_new(&g_relay, cfg, cbs, m);

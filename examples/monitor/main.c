@@ -32,6 +32,12 @@ static void usage(FILE *out)
 		"                    GLOB (fnmatch(3), '*' crosses '/'); repeatable\n"
 		"      --alert       with --watch: report everything, and matching operations\n"
 		"                    as alert lines ({\"alert\":GLOB,...})\n"
+		"      --deny-write GLOB  live: refuse WRITEs to data of files matching GLOB with\n"
+		"                    CHECK CONDITION (DATA PROTECT, WRITE PROTECTED) instead of\n"
+		"                    forwarding them; reported as write lines with \"denied\":GLOB.\n"
+		"                    The relay renumbers CmdSN/StatSN from then on, so the session\n"
+		"                    goes on; data not yet placed (delayed allocation) has no\n"
+		"                    owner and cannot be matched\n"
 		"  -p, --port N      also decode TCP port N as iSCSI (repeatable; 3260 always)\n"
 		"  -l, --lun N       follow LUN N (default: the first LUN doing I/O)\n"
 		"      --reads       also report reads of file data\n"
@@ -75,18 +81,19 @@ static void summary(const struct monitor *m)
 	fprintf(stderr,
 		"storm-monitor: %" PRIu64 " writes (%" PRIu64 " without their bytes) and %" PRIu64
 		" reads followed, %" PRIu64 " not good, %" PRIu64 " of other LUNs; %" PRIu64
-		" operations printed\n"
+		" operations printed, %" PRIu64 " writes denied\n"
 		"storm-monitor: view: %" PRIu64 " journal transactions (%" PRIu64 " blocks, %" PRIu64
 		" skipped), %" PRIu64 " in-place metadata blocks, %" PRIu64 " inode changes, %" PRIu64
 		" directory blocks, %" PRIu64 " malformed, %" PRIu64 " missed\n",
-		s->writes, s->blind, s->reads, s->failed, s->other_lun, s->lines, vs.transactions,
+		s->writes, s->blind, s->reads, s->failed, s->other_lun, s->lines, s->denied,
+		vs.transactions,
 		vs.journal_blocks, vs.journal_skipped, vs.direct_writes, vs.inodes_changed,
 		vs.dir_blocks, vs.malformed, vs.missed);
 }
 
 int main(int argc, char **argv)
 {
-	enum { OPT_READS = 256, OPT_LISTEN, OPT_UPSTREAM, OPT_WATCH, OPT_ALERT };
+	enum { OPT_READS = 256, OPT_LISTEN, OPT_UPSTREAM, OPT_WATCH, OPT_ALERT, OPT_DENY };
 	static const struct option longopts[] = {
 		{"image", required_argument, NULL, 'i'},
 		{"pcap", required_argument, NULL, 'r'},
@@ -97,6 +104,7 @@ int main(int argc, char **argv)
 		{"upstream", required_argument, NULL, OPT_UPSTREAM},
 		{"watch", required_argument, NULL, OPT_WATCH},
 		{"alert", no_argument, NULL, OPT_ALERT},
+		{"deny-write", required_argument, NULL, OPT_DENY},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -138,6 +146,13 @@ int main(int argc, char **argv)
 			m.opts.watch[m.opts.nwatch++] = optarg;
 			break;
 		case OPT_ALERT: m.opts.alert = true; break;
+		case OPT_DENY:
+			if (m.opts.ndeny == MON_MAX_WATCH) {
+				fprintf(stderr, "storm-monitor: at most %d --deny-write globs\n", MON_MAX_WATCH);
+				return EXIT_USAGE;
+			}
+			m.opts.deny[m.opts.ndeny++] = optarg;
+			break;
 		case 'q': quiet = true; break;
 		case 'h': usage(stdout); return EXIT_SUCCESS;
 		case 'V': printf("storm-monitor %s\n", storm_version_string()); return EXIT_SUCCESS;
@@ -153,6 +168,7 @@ int main(int argc, char **argv)
 			  : live && !(listen && upstream) ? "--listen and --upstream go together"
 			  : !live && !pcap         ? "--pcap, or --listen and --upstream, is required"
 			  : m.opts.alert && !m.opts.nwatch ? "--alert needs --watch"
+			  : m.opts.ndeny && !live  ? "--deny-write works live only"
 						   : NULL;
 	if (why) {
 		fprintf(stderr, "storm-monitor: %s\nTry 'storm-monitor --help'.\n", why);

@@ -14,6 +14,8 @@ struct mon_opts {
 	const char *watch[MON_MAX_WATCH]; /* --watch globs */
 	int nwatch;
 	bool alert;      /* --alert: matching operations become alert lines, others stay */
+	const char *deny[MON_MAX_WATCH]; /* --deny-write globs (live) */
+	int ndeny;
 	bool one_lun;    /* only follow LUN `lun` (else the first LUN doing I/O) */
 	uint64_t lun;
 };
@@ -24,6 +26,7 @@ struct mon_stats {
 	uint64_t other_lun;         /* I/Os of LUNs not followed */
 	uint64_t blind;             /* writes fed without their bytes */
 	uint64_t lines;             /* file operations printed */
+	uint64_t denied;            /* writes refused (--deny-write) */
 };
 
 struct monitor {
@@ -52,6 +55,15 @@ void mon_source_close(struct mon_source *s);
 /* The storm_fop_cb: prints one JSON line per file operation (fops.c).
  * Stamps are microseconds of capture time. */
 int mon_print_fop(void *ctx, const storm_fop *op);
+
+/* Whether the task is of the followed LUN (the first LUN doing I/O unless
+ * --lun named one) (feed.c). */
+bool mon_followed(struct monitor *m, const storm_io *io);
+
+/* --deny-write (deny.c): from the relay's io_start hook, refuses a WRITE that
+ * would change data of a file matching a glob and prints it as a write line
+ * with "denied".  @return 0 or storm_conn_refuse()'s error. */
+int mon_deny_check(struct monitor *m, storm_conn *c, storm_io *io, uint64_t stamp);
 
 /* A piece of a task's data (feed.c): writes of the followed LUN are kept. */
 void mon_io_data(struct monitor *m, storm_io *io, storm_dir dir, uint64_t offset,
