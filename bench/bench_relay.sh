@@ -26,7 +26,13 @@
 # (MiB/s for 64 KiB workloads, IOPS for 4 KiB ones) and each path's median as
 # a ratio of direct's, then every sample, the proxy's CPU time per I/O (from
 # /proc/PID/stat: user+system of the proxy process, 10 ms ticks) and how many
-# cores the whole machine was busy during the runs (from /proc/stat).
+# cores the whole machine was busy during the runs (from /proc/stat).  It also
+# shows the CPU of the whole path per I/O (initiator from the shell's `times`,
+# tgtd and proxy from /proc/PID/stat) and direct's over each path's: what the
+# throughput ratio would be were the machine purely CPU-bound.  It moves much
+# less than the throughput ratios with the scheduler's placement of the three
+# processes; but CPU that another load's processes or the idle task happen to
+# spend on our packets (softirq) is missed, so take it from quiet runs.
 #
 # The machine has few cores: initiator, proxy and tgtd share them, so the
 # proxy's CPU time is taken from the same budget as the other two's.  When
@@ -39,7 +45,13 @@
 #   WRITE_COUNT=16384     requests per seq-write-64k / seq-read-64k run (1 GiB)
 #   READ_COUNT=60000      requests per stride-read-4k run
 #   PERF_SECS=3           seconds per rand-read-4k run (iscsi-perf, >= 2)
-#   PATHS="direct relay relay+touch haproxy"   subset/order of the paths
+#   PATHS="direct relay relay+touch haproxy"   subset/order of the paths; also
+#                         base, base+touch: STORM_RELAY_BASE (another build of
+#                         storm-relay, e.g. the previous commit's) in the same run;
+#                         floor, floor+splice: bench/relay_floor.c (compiled
+#                         here with cc), a proxy with storm-relay's loop and no
+#                         parsing, copying (floor) or splicing (floor+splice)
+#                         the bytes: the floor of any user-space relay here
 #   TESTS="seq-write-64k seq-read-64k stride-read-4k rand-read-4k"
 #   STORM_RELAY=build/tools/storm-relay
 #   NO_HAPROXY=1          skip the HAProxy column (else haproxy is installed
@@ -64,6 +76,7 @@ PERF_SECS=${PERF_SECS:-3}
 PATHS=${PATHS:-direct relay relay+touch haproxy}
 TESTS=${TESTS:-seq-write-64k seq-read-64k stride-read-4k rand-read-4k}
 RELAY=${STORM_RELAY:-$STORM_BUILD_DIR/tools/storm-relay}
+RELAY_BASE=${STORM_RELAY_BASE:-}
 HAPROXY_THREADS=${HAPROXY_THREADS:-1}
 LUN_SIZE=$((1024 * 1024 * 1024))
 STRIDE_BLOCKS=104729 # prime: odd, so k*step mod 2^18 blocks visits every block
@@ -168,6 +181,23 @@ for p in "${paths[@]}"; do
         port[$p]=$(free_port) || fail "no free port"
         start_proxy "$p" "$RELAY" -l "127.0.0.1:${port[$p]}" -u "127.0.0.1:$tport" --touch -q
         ;;
+    floor | floor+splice)
+        if [ ! -x "$WORK/relay-floor" ]; then
+            require_cmd cc
+            cc -O2 -o "$WORK/relay-floor" "$src/bench/relay_floor.c" || fail "cannot compile bench/relay_floor.c"
+        fi
+        port[$p]=$(free_port) || fail "no free port"
+        mode=copy
+        [ "$p" = floor+splice ] && mode=splice
+        start_proxy "$p" "$WORK/relay-floor" "${port[$p]}" "$tport" "$mode"
+        ;;
+    base | base+touch)
+        [ -x "$RELAY_BASE" ] || fail "path $p needs STORM_RELAY_BASE (another storm-relay binary)"
+        port[$p]=$(free_port) || fail "no free port"
+        touch_opt=()
+        [ "$p" = base+touch ] && touch_opt=(--touch)
+        start_proxy "$p" "$RELAY_BASE" -l "127.0.0.1:${port[$p]}" -u "127.0.0.1:$tport" "${touch_opt[@]}" -q
+        ;;
     haproxy)
         port[$p]=$(free_port) || fail "no free port"
         cat >"$WORK/haproxy.cfg" <<EOF
@@ -189,7 +219,7 @@ EOF
             { cat "$WORK/haproxy-check.log" >&2; fail "haproxy rejects its configuration"; }
         start_proxy "$p" haproxy -db -f "$WORK/haproxy.cfg"
         ;;
-    *) fail "unknown path $p (direct, relay, relay+touch, haproxy)" ;;
+    *) fail "unknown path $p (direct, relay, relay+touch, base, base+touch, floor, floor+splice, haproxy)" ;;
     esac
 done
 
@@ -238,7 +268,7 @@ run_test() {
 # The primary figure of a test: MiB/s for 64 KiB requests, IOPS for 4 KiB.
 unit() { case $1 in *-64k) echo "MiB/s" ;; *) echo "IOPS" ;; esac; }
 
-declare -A iops mibs cpu busy
+declare -A iops mibs cpu busy pathcpu
 # sys_busy : clock ticks all CPUs spent not idle (user nice system irq softirq steal).
 sys_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 # run_ios TEST IOPS : how many I/Os one run of TEST did.
@@ -283,19 +313,25 @@ for ((rep = 0; rep < REPS; rep++)); do
         for p in "${order[@]}"; do
             pp=${pid[$p]:-}
             [ -z "$pp" ] || _pid_alive "$pp" || fail "$p died (see $WORK/$p.log)"
-            c0=0 w0=$(date +%s%N) b0=$(sys_busy)
+            c0=0 w0=$(date +%s%N) b0=$(sys_busy) g0=$(cpu_ticks "$TGT_PID")
             [ -z "$pp" ] || c0=$(cpu_ticks "$pp")
-            r=$(run_test "$t" "$p") || fail "$t through $p failed"
-            w1=$(date +%s%N) b1=$(sys_busy)
+            # times: the CPU of the initiator (the subshell's only children).
+            out=$(run_test "$t" "$p" && times) || fail "$t through $p failed"
+            w1=$(date +%s%N) b1=$(sys_busy) g1=$(cpu_ticks "$TGT_PID")
+            r=$(head -n 1 <<<"$out")
+            init_s=$(sed -n 3p <<<"$out" | awk '{ n = 0; for (i = 1; i <= NF; i++) {
+                split($i, a, "m"); n += a[1] * 60 + a[2] } printf "%.3f", n }')
             busy[$t|$p]+="$(awk -v b=$((b1 - b0)) -v k="$clk" -v w=$((w1 - w0)) \
                 'BEGIN { printf "%.2f", b / k / (w / 1e9) }') "
-            if [ -n "$pp" ]; then
-                c1=$(cpu_ticks "$pp")
-                # I/Os of this run: IOPS x measured seconds; the login and
-                # logout are in the proxy's ticks too (a few ms).
-                cpu[$t|$p]+="$(awk -v c=$((c1 - c0)) -v k="$clk" -v ios="$(run_ios "$t" "${r% *}")" \
-                    'BEGIN { printf "%.1f", 1e6 * c / k / ios }') "
-            fi
+            # I/Os of this run: IOPS x measured seconds; the login and logout
+            # are in the CPU figures too (a few ms).
+            ios=$(run_ios "$t" "${r% *}")
+            c1=$c0
+            [ -z "$pp" ] || c1=$(cpu_ticks "$pp")
+            [ -z "$pp" ] || cpu[$t|$p]+="$(awk -v c=$((c1 - c0)) -v k="$clk" -v ios="$ios" \
+                'BEGIN { printf "%.1f", 1e6 * c / k / ios }') "
+            pathcpu[$t|$p]+="$(awk -v c=$((c1 - c0 + g1 - g0)) -v k="$clk" -v i="$init_s" -v ios="$ios" \
+                'BEGIN { printf "%.1f", 1e6 * (c / k + i) / ios }') "
             iops[$t|$p]+="${r% *} "
             mibs[$t|$p]+="${r#* } "
         done
@@ -325,12 +361,29 @@ for t in "${tests[@]}"; do
     done
     echo "$line"
 done
+echo
+echo "CPU of the whole path (initiator + tgtd + proxy) per I/O, direct's over the path's:"
+echo "the ratio a purely CPU-bound machine would show (exact on a quiet machine only)"
+for t in "${tests[@]}"; do
+    d=$(median <<<"${pathcpu[$t|direct]:-}")
+    line=$(printf '%-15s' "$t")
+    for p in "${paths[@]}"; do
+        v=$(median <<<"${pathcpu[$t|$p]}")
+        if [ "$p" = direct ]; then
+            line+=$(printf '  direct %6.1f us/IO' "$v")
+        elif [ "$d" != nan ]; then
+            line+=$(awk -v n="$p" -v v="$v" -v d="$d" 'BEGIN { printf "  %s %.2fx", n, d / v }')
+        fi
+    done
+    echo "$line"
+done
 
 echo
 echo "samples: every run, in the primary unit; sys busy: cores busy machine-wide during"
-echo "the run (median); proxy us/IO: the proxy's CPU microseconds per I/O (median)"
-printf '%-15s %-12s %9s %9s %7s %8s %8s  %s\n' test path IOPS MiB/s ratio "sys busy" "proxy" "samples"
-printf '%-15s %-12s %9s %9s %7s %8s %8s\n' "" "" "" "" "" cores "us/IO"
+echo "the run (median); proxy us/IO: the proxy's CPU microseconds per I/O (median); path"
+echo "us/IO: initiator + tgtd + proxy (median)"
+printf '%-15s %-12s %9s %9s %7s %8s %8s %8s  %s\n' test path IOPS MiB/s ratio "sys busy" "proxy" "path" "samples"
+printf '%-15s %-12s %9s %9s %7s %8s %8s %8s\n' "" "" "" "" "" cores "us/IO" "us/IO"
 for t in "${tests[@]}"; do
     u=$(unit "$t")
     if [ "$u" = MiB/s ]; then d=$(median <<<"${mibs[$t|direct]:-}"); else d=$(median <<<"${iops[$t|direct]:-}"); fi
@@ -340,8 +393,8 @@ for t in "${tests[@]}"; do
         ratio=$(awk -v v="$v" -v d="$d" 'BEGIN { if (d == "nan" || d == 0) print "-"; else printf "%.3f", v / d }')
         pc=-
         [ -z "${cpu[$t|$p]:-}" ] || pc=$(median <<<"${cpu[$t|$p]}")
-        printf '%-15s %-12s %9.0f %9.1f %7s %8.2f %8s  %s\n' "$t" "$p" "$mi" "$mm" "$ratio" \
-            "$(median <<<"${busy[$t|$p]}")" "$pc" "${s% }"
+        printf '%-15s %-12s %9.0f %9.1f %7s %8.2f %8s %8.1f  %s\n' "$t" "$p" "$mi" "$mm" "$ratio" \
+            "$(median <<<"${busy[$t|$p]}")" "$pc" "$(median <<<"${pathcpu[$t|$p]}")" "${s% }"
     done
 done
 echo

@@ -1030,92 +1030,92 @@ Test(relay, hold_and_release)
 	close(tfd);
 }
 
+/* A Data-Out of @p n bytes, rewritten by the hook (XOR @p key) on a
+ * connection with data digests, as the initiator sends it and as the target
+ * must receive it: the rewritten bytes with a digest right for them. */
+struct rewrite_case {
+	int cfd, tfd;
+	uint8_t *plain;
+	tu_buf out, want;
+};
+
+static void rewrite_setup(struct rewrite_case *rc, uint8_t key, size_t n, unsigned seed,
+			  uint32_t itt)
+{
+	fx_start(NULL);
+	rc->cfd = client(0);
+	rc->tfd = accept_target(2000);
+	cr_assert_geq(rc->tfd, 0);
+	static const char *const li[] = {"InitiatorName=" IQN_GOOD, "DataDigest=CRC32C"};
+	static const char *const lt[] = {"DataDigest=CRC32C", "MaxRecvDataSegmentLength=262144"};
+	tb_script ls = {0};
+	tb_login(&ls, li, 2, lt, 2);
+	transfer(rc->cfd, rc->tfd, ls.seg[0].data, ls.seg[0].len);
+	transfer(rc->tfd, rc->cfd, ls.seg[1].data, ls.seg[1].len);
+	tb_script_free(&ls);
+	fx.s.xor_key = key;
+	rc->plain = pattern(n, seed);
+	uint8_t *cipher = malloc(n);
+	cr_assert(cipher);
+	for (size_t i = 0; i < n; i++)
+		cipher[i] = rc->plain[i] ^ key;
+	rc->out = (tu_buf){0};
+	rc->want = (tu_buf){0};
+	scsi_cmd(&rc->out, itt, 0x20, 0x2a, 0, 2);
+	scsi_cmd(&rc->want, itt, 0x20, 0x2a, 0, 2);
+	tb_pdu p;
+	tb_init(&p, STORM_OP_DATA_OUT, 0x80, itt);
+	tb_lun(&p, 1);
+	tb_data(&p, rc->plain, n);
+	tb_emit(&rc->out, &p, false, true);
+	tb_data(&p, cipher, n);
+	tb_emit(&rc->want, &p, false, true);
+	free(cipher);
+}
+
+static void rewrite_teardown(struct rewrite_case *rc)
+{
+	free(rc->plain);
+	tu_buf_free(&rc->out);
+	tu_buf_free(&rc->want);
+	close(rc->cfd);
+	close(rc->tfd);
+}
+
 /* A hook rewrites Data-Out in place (a toy cipher) on a connection with data
  * digests: the target receives the rewritten bytes with a digest that is
  * right for them, padding included. */
 Test(relay, rewrite_in_place_with_data_digest)
 {
-	fx_start(NULL);
-	int cfd = client(0);
-	int tfd = accept_target(2000);
-	cr_assert_geq(tfd, 0);
-	static const char *const li[] = {"InitiatorName=" IQN_GOOD, "DataDigest=CRC32C"};
-	static const char *const lt[] = {"DataDigest=CRC32C", "MaxRecvDataSegmentLength=262144"};
-	tb_script ls = {0};
-	tb_login(&ls, li, 2, lt, 2);
-	transfer(cfd, tfd, ls.seg[0].data, ls.seg[0].len);
-	transfer(tfd, cfd, ls.seg[1].data, ls.seg[1].len);
-	tb_script_free(&ls);
-	fx.s.xor_key = 0x5a;
 	enum { N = 1001 };
-	uint8_t *plain = pattern(N, 3), cipher[N];
-	for (size_t i = 0; i < N; i++)
-		cipher[i] = plain[i] ^ 0x5a;
-	tu_buf out = {0}, want = {0};
-	scsi_cmd(&out, 50, 0x20, 0x2a, 0, 2);
-	scsi_cmd(&want, 50, 0x20, 0x2a, 0, 2);
-	tb_pdu p;
-	tb_init(&p, STORM_OP_DATA_OUT, 0x80, 50);
-	tb_lun(&p, 1);
-	tb_data(&p, plain, N);
-	tb_emit(&out, &p, false, true);
-	tb_data(&p, cipher, N);
-	tb_emit(&want, &p, false, true);
-	cr_assert_eq(send(cfd, out.data, out.len, MSG_NOSIGNAL), (ssize_t)out.len);
+	struct rewrite_case rc;
 	uint8_t got[2048];
-	cr_assert_eq(recv_upto(tfd, got, want.len, 2000), want.len);
-	cr_assert(memcmp(got, want.data, want.len) == 0, "rewritten data or its digest is wrong");
+
+	rewrite_setup(&rc, 0x5a, N, 3, 50);
+	cr_assert_eq(send(rc.cfd, rc.out.data, rc.out.len, MSG_NOSIGNAL), (ssize_t)rc.out.len);
+	cr_assert_eq(recv_upto(rc.tfd, got, rc.want.len, 2000), rc.want.len);
+	cr_assert(memcmp(got, rc.want.data, rc.want.len) == 0, "rewritten data or its digest is wrong");
 	cr_assert_eq(fx.s.data_bytes[0], N);
-	cr_assert_eq(fx.s.data_crc[0], storm_crc32c(0, plain, N), "hooks saw the initiator's bytes");
-	free(plain);
-	tu_buf_free(&out);
-	tu_buf_free(&want);
-	close(cfd);
-	close(tfd);
+	cr_assert_eq(fx.s.data_crc[0], storm_crc32c(0, rc.plain, N), "hooks saw the initiator's bytes");
+	rewrite_teardown(&rc);
 }
 
 /* The same with the Data-Out's digest arriving in two pieces: its first
  * bytes must not leave before the relay rewrote it (lib/relay/guard.c). */
 Test(relay, rewrite_with_data_digest_split_trailer)
 {
-	fx_start(NULL);
-	int cfd = client(0);
-	int tfd = accept_target(2000);
-	cr_assert_geq(tfd, 0);
-	static const char *const li[] = {"InitiatorName=" IQN_GOOD, "DataDigest=CRC32C"};
-	static const char *const lt[] = {"DataDigest=CRC32C", "MaxRecvDataSegmentLength=262144"};
-	tb_script ls = {0};
-	tb_login(&ls, li, 2, lt, 2);
-	transfer(cfd, tfd, ls.seg[0].data, ls.seg[0].len);
-	transfer(tfd, cfd, ls.seg[1].data, ls.seg[1].len);
-	tb_script_free(&ls);
-	fx.s.xor_key = 0x3c;
-	enum { N = 998 };
-	uint8_t *plain = pattern(N, 4), cipher[N];
-	for (size_t i = 0; i < N; i++)
-		cipher[i] = plain[i] ^ 0x3c;
-	tu_buf out = {0}, want = {0};
-	scsi_cmd(&out, 51, 0x20, 0x2a, 0, 2);
-	scsi_cmd(&want, 51, 0x20, 0x2a, 0, 2);
-	tb_pdu p;
-	tb_init(&p, STORM_OP_DATA_OUT, 0x80, 51);
-	tb_lun(&p, 1);
-	tb_data(&p, plain, N);
-	tb_emit(&out, &p, false, true);
-	tb_data(&p, cipher, N);
-	tb_emit(&want, &p, false, true);
-	size_t cut = out.len - 2; /* inside the digest */
-	cr_assert_eq(send(cfd, out.data, cut, MSG_NOSIGNAL), (ssize_t)cut);
+	struct rewrite_case rc;
 	uint8_t got[2048];
-	size_t have = recv_upto(tfd, got, want.len, 300);
+
+	rewrite_setup(&rc, 0x3c, 998, 4, 51);
+	size_t cut = rc.out.len - 2; /* inside the digest */
+	cr_assert_eq(send(rc.cfd, rc.out.data, cut, MSG_NOSIGNAL), (ssize_t)cut);
+	size_t have = recv_upto(rc.tfd, got, rc.want.len, 300);
 	cr_assert_eq(have, cut - 4, "%zu bytes passed: the trailer must wait for its end", have);
-	cr_assert_eq(send(cfd, out.data + cut, out.len - cut, MSG_NOSIGNAL), (ssize_t)(out.len - cut));
-	have += recv_upto(tfd, got + have, want.len - have, 2000);
-	cr_assert_eq(have, want.len);
-	cr_assert(memcmp(got, want.data, want.len) == 0, "rewritten data or its digest is wrong");
-	free(plain);
-	tu_buf_free(&out);
-	tu_buf_free(&want);
-	close(cfd);
-	close(tfd);
+	cr_assert_eq(send(rc.cfd, rc.out.data + cut, rc.out.len - cut, MSG_NOSIGNAL),
+		     (ssize_t)(rc.out.len - cut));
+	have += recv_upto(rc.tfd, got + have, rc.want.len - have, 2000);
+	cr_assert_eq(have, rc.want.len);
+	cr_assert(memcmp(got, rc.want.data, rc.want.len) == 0, "rewritten data or its digest is wrong");
+	rewrite_teardown(&rc);
 }
