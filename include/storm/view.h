@@ -166,7 +166,8 @@ typedef int (*storm_fop_cb)(void *ctx, const storm_fop *op);
 /**
  * Makes @p v follow the volume: from now on it interprets the writes passed to
  * storm_view_write() (jbd2 journal transactions when their commit block is
- * seen, inode tables, directory blocks including htree, extent trees), keeps
+ * seen, inode tables, directory blocks including htree, extent trees, block
+ * bitmaps), keeps
  * its block owners and paths current and reports file operations to @p cb.
  *
  * @p read must return the volume's contents as they were when the view was
@@ -226,6 +227,7 @@ typedef struct storm_view_stats {
 	uint64_t held_blocks;      /**< blocks now held for an owner not yet known */
 	uint64_t overlay_bytes;    /**< bytes of metadata blocks kept as last written */
 	uint64_t ops;              /**< file operations reported */
+	uint64_t bitmap_blocks;    /**< blocks whose owner a block bitmap corrected (freed or allocated unseen) */
 } storm_view_stats;
 
 /** Fills @p out; zeros for a view that does not follow. */

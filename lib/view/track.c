@@ -16,7 +16,8 @@
 
 /* Offsets in the ext4 superblock (super.rst), 1024 bytes into the volume. */
 enum {
-	S_INODES_COUNT = 0x00, S_LOG_BLOCK_SIZE = 0x18, S_INODES_PER_GROUP = 0x28,
+	S_INODES_COUNT = 0x00, S_FIRST_DATA_BLOCK = 0x14, S_LOG_BLOCK_SIZE = 0x18,
+	S_BLOCKS_PER_GROUP = 0x20, S_INODES_PER_GROUP = 0x28,
 	S_REV_LEVEL = 0x4C, S_FIRST_INO = 0x54, S_INODE_SIZE = 0x58, S_JOURNAL_INUM = 0xE0,
 	S_JOURNAL_DEV = 0xE4,
 };
@@ -97,7 +98,8 @@ static int held_block(struct feed *f, uint64_t block)
 static bool interpreted(uint32_t kind)
 {
 	return kind == STORM_OWNER_INODE_TABLE || kind == STORM_OWNER_DIR_DATA ||
-	       kind == STORM_OWNER_EXTENT_TREE || kind == STORM_OWNER_INDIRECT;
+	       kind == STORM_OWNER_EXTENT_TREE || kind == STORM_OWNER_INDIRECT ||
+	       kind == STORM_OWNER_BLOCK_BITMAP;
 }
 
 /* A metadata block written in place; partial writes are merged with what
@@ -296,12 +298,15 @@ static int read_super(struct track *t, uint8_t *sb)
 		return -EUCLEAN;
 	t->inodes_count = get_le32(sb + S_INODES_COUNT);
 	t->inodes_per_group = get_le32(sb + S_INODES_PER_GROUP);
+	t->blocks_per_group = get_le32(sb + S_BLOCKS_PER_GROUP);
+	t->first_data_block = get_le32(sb + S_FIRST_DATA_BLOCK);
 	bool rev0 = get_le32(sb + S_REV_LEVEL) == 0;
 
 	t->inode_size = rev0 ? 128 : get_le16(sb + S_INODE_SIZE);
 	t->first_ino = rev0 ? 11 : get_le32(sb + S_FIRST_INO);
 	t->journal_ino = get_le32(sb + S_JOURNAL_INUM);
-	if (!t->inodes_per_group || t->inode_size < 128 || t->inode_size > t->bs ||
+	if (!t->inodes_per_group || !t->blocks_per_group || t->blocks_per_group > 8 * t->bs ||
+	    t->inode_size < 128 || t->inode_size > t->bs ||
 	    t->bs % t->inode_size)
 		return -EUCLEAN;
 	if (!t->journal_ino && get_le32(sb + S_JOURNAL_DEV))

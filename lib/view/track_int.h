@@ -117,6 +117,7 @@ struct track {
 	uint32_t bs;
 	uint32_t inode_size, inodes_per_group, inodes_count, first_ino;
 	uint32_t journal_ino;
+	uint32_t blocks_per_group, first_data_block;
 	uint32_t ngroups;
 	uint64_t *itable;        /* first inode-table block of each group */
 	struct jbd2 *jnl;
@@ -164,6 +165,11 @@ int dent_push(struct dent_list *l, const struct dent *d);
 void dent_sort(struct dent_list *l);
 int dent_cmp(const struct dent *a, const struct dent *b);
 void dent_free(struct dent_list *l);
+
+/* bitmap.c: a block bitmap the transaction wrote: blocks it marks free that
+ * the view gives to a file become free, blocks it marks used that the view
+ * has as free become unknown (allocated, owner not yet seen). */
+int bitmap_apply(struct track *t, const struct tx_block *x);
 
 /* changes.c: the transaction's changed inodes, found by inode number. */
 struct ino_change *tx_change(struct txn *tx, uint32_t ino);

@@ -402,6 +402,9 @@ int tx_apply(struct track *t)
 		rc = collect_changes(t);
 	if (!rc)
 		rc = remap(t);
+	for (struct tx_block *x = t->tx.first; x && !rc; x = x->next)
+		if (x->was.kind == STORM_OWNER_BLOCK_BITMAP)
+			rc = bitmap_apply(t, x);
 	if (!rc)
 		rc = dir_changes(t);
 	if (!rc)

@@ -437,3 +437,65 @@ Test(follow, hostile_metadata_is_contained)
 	s.fresh = NULL;
 	scen_end(&s);
 }
+
+/* The first block of @p path in the image, by debugfs bmap. */
+static uint64_t first_block(const char *image, const char *path)
+{
+	struct image im = { 0 };
+	char script[256];
+	unsigned long long b = 0;
+
+	snprintf(im.path, sizeof(im.path), "%s", image);
+	snprintf(im.dir, sizeof(im.dir), "%s", "/tmp");
+	snprintf(script, sizeof(script), "bmap %s 0\n", path);
+	char *out = oracle_debugfs(&im, script);
+	const char *p = strstr(out, "bmap");
+
+	p = p ? strchr(p, '\n') : NULL;
+	cr_assert(p && sscanf(p + 1, "%llu", &b) == 1, "debugfs bmap: %s", out);
+	free(out);
+	return b;
+}
+
+/* A block bitmap written alone corrects the owners: blocks it frees under a
+ * file become free, blocks it allocates from free space become unknown. */
+Test(follow, block_bitmap_frees_and_allocates)
+{
+	struct scen s;
+	char script[512];
+
+	SKIP_WITHOUT_TOOLS();
+	scen_begin(&s, "-b 4096", NULL);
+	sources(&s, script, sizeof(script));
+	snprintf(script, sizeof(script), "write %s/s100k t\n", s.im.dir);
+	oracle_debugfs_w(s.im.path, script);
+	cr_assert_eq(oracle_sh("cp --sparse=always '%s' '%s'", s.im.path, s.after), 0);
+	uint64_t tb = first_block(s.im.path, "t");
+	uint64_t fb = 10000; /* free in a fresh 64 MiB image */
+
+	snprintf(script, sizeof(script), "freeb %llu 3\nsetb %llu 5\n", (unsigned long long)tb + 2,
+		 (unsigned long long)fb);
+	oracle_debugfs_w(s.after, script);
+	scen_replay(&s, true);
+	storm_owner o;
+
+	for (uint64_t b = tb + 2; b < tb + 5; b++) {
+		cr_assert_eq(storm_view_lookup(s.v, b, &o), 0);
+		cr_expect_eq(o.kind, STORM_OWNER_FREE, "block %llu freed by the bitmap is %s",
+			     (unsigned long long)b, storm_owner_kind_name(o.kind));
+	}
+	cr_assert_eq(storm_view_lookup(s.v, tb + 1, &o), 0);
+	cr_expect_eq(o.kind, STORM_OWNER_FILE_DATA, "the block before stays the file's");
+	for (uint64_t b = fb; b < fb + 5; b++) {
+		cr_assert_eq(storm_view_lookup(s.v, b, &o), 0);
+		cr_expect_eq(o.kind, STORM_OWNER_UNKNOWN, "block %llu allocated by the bitmap is %s",
+			     (unsigned long long)b, storm_owner_kind_name(o.kind));
+	}
+	cr_assert_eq(storm_view_lookup(s.v, fb + 5, &o), 0);
+	cr_expect_eq(o.kind, STORM_OWNER_FREE);
+	storm_view_stats st;
+	storm_view_stats_get(s.v, &st);
+	cr_expect_eq(st.bitmap_blocks, 8);
+	cr_expect_eq(s.n, 0, "a bitmap alone is no file operation");
+	scen_end(&s);
+}
