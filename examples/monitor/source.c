@@ -53,8 +53,13 @@ int mon_open_view(struct monitor *m, const char *where, struct mon_source *s)
 	if (rc == 0)
 		return 0;
 	const char *why = storm_strerror(rc);
-	if (rc == STORM_ERR_UNSUPPORTED)
-		why = "the file system uses a feature this view does not support";
+	char buf[160];
+	if (rc == STORM_ERR_UNSUPPORTED) {
+		const char *f = s->read ? storm_view_ext4_unsupported(s->read, s->ctx) : NULL;
+		snprintf(buf, sizeof buf, "the file system uses %s, which this view does not support",
+			 f ? f : "a feature");
+		why = buf;
+	}
 	else if (rc == -EUCLEAN)
 		why = "no ext2/3/4 file system, or a corrupt one";
 	else if (s->iscsi && *storm_blocksrc_iscsi_error(s->iscsi))

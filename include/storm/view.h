@@ -91,6 +91,15 @@ typedef struct storm_owner {
 STORM_EXTERN int storm_view_open_ext4(storm_view **v, storm_blocksrc_read read, void *ctx,
 				      uint64_t volume_bytes);
 
+/**
+ * Names the first feature of the ext2/3/4 file system read through @p read
+ * that storm_view_open_ext4() or storm_view_follow() refuse with
+ * STORM_ERR_UNSUPPORTED ("inline_data", "encrypt", "casefold", "bigalloc",
+ * an external journal, an unknown incompatible feature), for a message to a
+ * user.  @return a static string, or NULL if none (or no ext superblock).
+ */
+STORM_EXTERN const char *storm_view_ext4_unsupported(storm_blocksrc_read read, void *ctx);
+
 /** Frees a view; NULL is fine. */
 STORM_EXTERN void storm_view_del(storm_view *v);
 

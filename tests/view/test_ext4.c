@@ -447,15 +447,32 @@ Test(ext4, unsupported_features_are_refused)
 {
 	static const char *const opts[] = { "-O inline_data", "-O encrypt", "-O casefold",
 					    "-O bigalloc -C 16384" };
+	static const char *const names[] = { "inline_data", "encrypt", "casefold", "bigalloc" };
 
 	SKIP_WITHOUT_TOOLS();
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		struct image im = { 0 };
 		storm_view *v = (storm_view *)&im;
+		storm_blocksrc_file *f;
 
 		image_make(&im, opts[i], "16M");
 		cr_expect_eq(open_path(im.path, &v, 0), STORM_ERR_UNSUPPORTED, "%s", opts[i]);
 		cr_expect_null(v);
+		cr_assert_eq(storm_blocksrc_file_open(&f, im.path), 0);
+		const char *why = storm_view_ext4_unsupported(storm_blocksrc_file_read, f);
+		cr_expect(why && !strcmp(why, names[i]), "%s: named %s", opts[i], why ? why : "nothing");
+		storm_blocksrc_file_close(f);
+		image_remove(&im);
+	}
+	{
+		struct image im = { 0 };
+		storm_blocksrc_file *f;
+
+		image_make(&im, "", "16M");
+		cr_assert_eq(storm_blocksrc_file_open(&f, im.path), 0);
+		cr_expect_null(storm_view_ext4_unsupported(storm_blocksrc_file_read, f),
+			       "Debian's defaults are supported");
+		storm_blocksrc_file_close(f);
 		image_remove(&im);
 	}
 	cr_expect_str_eq(storm_strerror(STORM_ERR_UNSUPPORTED), "feature not supported");
