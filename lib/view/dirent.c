@@ -8,6 +8,7 @@
  */
 #include "view/track_int.h"
 #include "util/bytes.h"
+#include "util/grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -15,15 +16,11 @@
 
 int dent_push(struct dent_list *l, const struct dent *d)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct dent *e = realloc(l->e, cap * sizeof(*e));
+	struct dent *e = grow(l->e, &l->cap, l->n, sizeof(*e), 64);
 
-		if (!e)
-			return -ENOMEM;
-		l->e = e;
-		l->cap = cap;
-	}
+	if (!e)
+		return -ENOMEM;
+	l->e = e;
 	l->e[l->n++] = *d;
 	return 0;
 }

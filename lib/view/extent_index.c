@@ -9,6 +9,7 @@
  * xt_step() lives here too: how a run's base steps per block is a property
  * of its kind, which both halves of the index rely on.
  */
+#include "util/grow.h"
 #include "view/extent_int.h"
 
 #include <errno.h>
@@ -32,15 +33,11 @@ uint64_t xt_step(const struct xt_index *x, unsigned kind)
 
 static int xt_push(struct xt_index *x, const struct xt_run *r)
 {
-	if (x->npend == x->pend_cap) {
-		size_t cap = x->pend_cap ? x->pend_cap * 2 : 256;
-		struct xt_run *p = realloc(x->pend, cap * sizeof(*p));
+	struct xt_run *pend = grow(x->pend, &x->pend_cap, x->npend, sizeof(*pend), 256);
 
-		if (!p)
-			return -ENOMEM;
-		x->pend = p;
-		x->pend_cap = cap;
-	}
+	if (!pend)
+		return -ENOMEM;
+	x->pend = pend;
 	x->pend[x->npend++] = *r;
 	return 0;
 }

@@ -8,6 +8,7 @@
  * at most one run per block of the volume.
  */
 #include "view/track_int.h"
+#include "util/grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -25,15 +26,11 @@ static int collect(void *ctx, const struct xt_run *r)
 
 	if (r->kind != HELD_DATA)
 		return 0;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 16;
-		struct xt_run *n = realloc(p->r, cap * sizeof(*n));
+	struct xt_run *r2 = grow(p->r, &p->cap, p->n, sizeof(*r2), 16);
 
-		if (!n)
-			return -ENOMEM;
-		p->r = n;
-		p->cap = cap;
-	}
+	if (!r2)
+		return -ENOMEM;
+	p->r = r2;
 	p->r[p->n++] = *r;
 	return 0;
 }

@@ -8,6 +8,7 @@
  * file operations (emit.c).
  */
 #include "view/track_int.h"
+#include "util/grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -231,15 +232,11 @@ static int remap_run(void *ctx, uint64_t lblk, uint64_t pblk, uint64_t len, bool
 		return rc;
 	struct txn *tx = &t->tx;
 
-	if (tx->ncl == tx->clcap) {
-		size_t cap = tx->clcap ? tx->clcap * 2 : 64;
-		struct claim *n = realloc(tx->cl, cap * sizeof(*n));
+	struct claim *cl = grow(tx->cl, &tx->clcap, tx->ncl, sizeof(*cl), 64);
 
-		if (!n)
-			return -ENOMEM;
-		tx->cl = n;
-		tx->clcap = cap;
-	}
+	if (!cl)
+		return -ENOMEM;
+	tx->cl = cl;
 	tx->cl[tx->ncl++] = (struct claim){ r->c->ino, lblk, pblk, len, in->size,
 					     (in->mode & 0xF000) != 0x8000 };
 	return 0;
