@@ -13,6 +13,8 @@ PACKAGES=(
 	libcriterion-dev python3
 	# real peers: iSCSI target, initiators, capture and reference dissector
 	tgt libiscsi-bin qemu-utils qemu-block-extra tshark e2fsprogs iproute2
+	# a second target: istgt negotiates digests on discovery sessions (tgtd does not)
+	istgt
 )
 
 missing=()

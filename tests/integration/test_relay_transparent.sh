@@ -16,6 +16,20 @@
 #   case 2  -l 0.0.0.0:RPORT (wildcard); 0xcd at offset 1 MiB
 #
 # (STORM_TRANSPARENT_LISTEN="ADDR..." runs only the listed forms, in order.)
+# Then the same again over IPv6 (a second pass, same namespaces and tgtd):
+#
+#   initiator 2001:db8:1::1/64 -- router 2001:db8:1::fe | 2001:db8:2::fe -- target 2001:db8:2::1/64
+#   ip6tables -t nat -A PREROUTING -p tcp -d 2001:db8:2::1 --dport 3260 -j REDIRECT --to-ports RPORT
+#   tgtd also has the portal [2001:db8:2::1]:3260 (tgtadm --mode portal)
+#   case 3  -l [2001:db8:1::fe]:RPORT; 0x5a at offset 2 MiB
+#   case 4  -l [::]:RPORT (wildcard, IPV6_V6ONLY); 0x3c at offset 3 MiB
+#           (no-loop probes on 2001:db8:1::fe, 2001:db8:2::fe and ::1)
+#
+# the relay reading the original destination with IP6T_SO_ORIGINAL_DST and
+# forwarding to [2001:db8:2::1]:3260.  (STORM_TRANSPARENT_LISTEN6="ADDR..."
+# selects the v6 forms as STORM_TRANSPARENT_LISTEN does the v4 ones; an empty
+# value skips that pass.)
+#
 # In each case the initiator believes it talks to 192.0.2.1:3260 directly:
 #
 #   1  iscsi-inq from the initiator namespace succeeds;
@@ -137,7 +151,15 @@ setup_topology() {
     ip -n "$NS_T" addr add 192.0.2.1/24 dev "$IF_T" &&
     ip -n "$NS_T" link set "$IF_T" up &&
     ip -n "$NS_T" route add default via 192.0.2.254 &&
-    in_ns_to "$NS_R" 10 sysctl -qw net.ipv4.ip_forward=1
+    in_ns_to "$NS_R" 10 sysctl -qw net.ipv4.ip_forward=1 &&
+    # IPv6, without duplicate address detection (usable at once).
+    ip -n "$NS_I" addr add 2001:db8:1::1/64 dev "$IF_I" nodad &&
+    ip -n "$NS_I" -6 route add default via 2001:db8:1::fe &&
+    ip -n "$NS_R" addr add 2001:db8:1::fe/64 dev "$IF_RI" nodad &&
+    ip -n "$NS_R" addr add 2001:db8:2::fe/64 dev "$IF_RT" nodad &&
+    ip -n "$NS_T" addr add 2001:db8:2::1/64 dev "$IF_T" nodad &&
+    ip -n "$NS_T" -6 route add default via 2001:db8:2::fe &&
+    in_ns_to "$NS_R" 10 sysctl -qw net.ipv6.conf.all.forwarding=1
 }
 setup_topology || fail "cannot configure addresses, routes or forwarding"
 
@@ -148,6 +170,12 @@ if ! out=$(in_ns_to "$NS_R" 15 iptables -w 10 -t nat -A "${NAT_RULE[@]}" 2>&1); 
 fi
 in_ns_to "$NS_R" 15 iptables -w 10 -t nat -C "${NAT_RULE[@]}" >/dev/null 2>&1 \
     || skip "iptables REDIRECT rule not listed after adding it"
+NAT6_RULE=(PREROUTING -p tcp -d 2001:db8:2::1 --dport 3260 -j REDIRECT --to-ports "$RPORT")
+if ! out=$(in_ns_to "$NS_R" 15 ip6tables -w 10 -t nat -A "${NAT6_RULE[@]}" 2>&1); then
+    skip "ip6tables REDIRECT refused in the router namespace: $out"
+fi
+in_ns_to "$NS_R" 15 ip6tables -w 10 -t nat -C "${NAT6_RULE[@]}" >/dev/null 2>&1 \
+    || skip "ip6tables REDIRECT rule not listed after adding it"
 log "topology up: $NS_I 198.51.100.1 -> $NS_R (REDIRECT :3260 -> :$RPORT) -> $NS_T 192.0.2.1 ($(ms_since "$T0") ms)"
 
 # ------------------------------------------------------------------- tgtd --
@@ -172,10 +200,29 @@ tgt_ns_adm --lld iscsi --mode target --op new --tid 1 --targetname "$IQN" || fai
 T_TID=1
 tgt_ns_adm --lld iscsi --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$IMG" || fail "tgtadm: LUN 1"
 tgt_ns_adm --lld iscsi --mode target --op bind --tid 1 --initiator-address ALL || fail "tgtadm: bind"
+tgt_ns_adm --lld iscsi --mode portal --op new --param portal=[2001:db8:2::1]:3260 || fail "tgtadm: IPv6 portal"
+tgt_up6() { in_ns "$NS_T" ss -Hltn 'sport = :3260' | grep -q '\[2001:db8:2::1\]'; }
+wait_until 10 tgt_up6 || { in_ns "$NS_T" ss -ltn >&2; fail "tgtd did not listen on [2001:db8:2::1]:3260"; }
 
 # ---------------------------------------------------------------- a case --
 
-URL=iscsi://192.0.2.1:3260/$IQN/1
+# set_family 4|6 : the addresses and patterns of one pass.
+set_family() {
+    FAM=$1
+    if [ "$FAM" = 4 ]; then
+        URL=iscsi://192.0.2.1:3260/$IQN/1
+        INI=198.51.100.1; INI_RE='198\.51\.100\.1'; TGT_EP=192.0.2.1:3260; TGT_RE='192\.0\.2\.1:3260'
+        WILD=0.0.0.0; WILD_PROBES=(198.51.100.254 192.0.2.254 127.0.0.1); IPT=iptables; NAT_DST='192\.0\.2\.1'
+    else
+        URL=iscsi://[2001:db8:2::1]:3260/$IQN/1
+        INI='[2001:db8:1::1]'; INI_RE='\[2001:db8:1::1\]'; TGT_EP='[2001:db8:2::1]:3260'; TGT_RE='\[2001:db8:2::1\]:3260'
+        WILD='[::]'; WILD_PROBES=(2001:db8:1::fe 2001:db8:2::fe ::1); IPT=ip6tables; NAT_DST='2001:db8:2::1'
+    fi
+}
+# host part of a listen address, brackets removed (for connect and grep).
+unbracket() { local a=${1#[}; echo "${a%]}"; }
+# endpoint as the relay prints it.
+ep_of() { case $1 in *:*) echo "[$1]:$2" ;; *) echo "$1:$2" ;; esac; }
 CASE_N=0
 CASE=
 
@@ -197,7 +244,7 @@ start_relay() {
     done
     cfail "storm-relay did not listen on $LISTEN:$RPORT within 10 s"
 }
-relay_up() { grep -q "listening on $LISTEN:$RPORT" "$RLOG" && in_ns "$NS_R" ss -Hltn "sport = :$RPORT" | grep -q .; }
+relay_up() { grep -qF "listening on $LISTEN:$RPORT" "$RLOG" && in_ns "$NS_R" ss -Hltn "sport = :$RPORT" | grep -q .; }
 
 # Straight to the relay's port from inside the router: the original
 # destination is the listener itself.  Send the start of a Login PDU and wait
@@ -249,7 +296,7 @@ run_case() {
     pkts0=$(redirect_pkts)
     start_relay
 
-    # 1, 2: the initiator, which believes it talks to 192.0.2.1:3260.
+    # 1, 2: the initiator, which believes it talks to the target directly.
     t=$(now_s)
     log "[$CASE] + [$NS_I] iscsi-inq $URL"
     in_ns_to "$NS_I" 30 iscsi-inq "$URL" >"$WORK/inq-$CASE_N.out" 2>&1 \
@@ -274,18 +321,18 @@ run_case() {
     # 3: the REDIRECT rule matched, the relay's log names the real target.
     pkts=$(redirect_pkts)
     [ "$pkts" -gt "$pkts0" ] || cfail "the REDIRECT rule matched no new packet ($pkts0 -> $pkts)"
-    nopen=$(grep -cE "^storm-relay: open 198\.51\.100\.1:[0-9]+>192\.0\.2\.1:3260$" "$RLOG")
-    [ "$nopen" -eq 2 ] || { show "$RLOG"; cfail "relay log: $nopen connection(s) 198.51.100.1:*>192.0.2.1:3260 opened, expected 2 (iscsi-inq, qemu-io)"; }
-    wait_until 10 sh -c "[ \$(grep -cE '^storm-relay: close 198\.51\.100\.1:[0-9]+>192\.0\.2\.1:3260 \(orderly\)' '$RLOG') -ge $nopen ]" \
-        || { show "$RLOG"; cfail "relay log: not every connection to 192.0.2.1:3260 was closed in order"; }
-    if grep "^storm-relay: open" "$RLOG" | grep -vqE ">192\.0\.2\.1:3260$"; then
-        show "$RLOG"; cfail "relay log: a connection to somewhere else than 192.0.2.1:3260"
+    nopen=$(grep -cE "^storm-relay: open ${INI_RE}:[0-9]+>${TGT_RE}$" "$RLOG")
+    [ "$nopen" -eq 2 ] || { show "$RLOG"; cfail "relay log: $nopen connection(s) $INI:*>$TGT_EP opened, expected 2 (iscsi-inq, qemu-io)"; }
+    wait_until 10 sh -c "[ \$(grep -cE '^storm-relay: close ${INI_RE}:[0-9]+>${TGT_RE} \(orderly\)' '$RLOG') -ge $nopen ]" \
+        || { show "$RLOG"; cfail "relay log: not every connection to $TGT_EP was closed in order"; }
+    if grep "^storm-relay: open" "$RLOG" | grep -vqE ">${TGT_RE}$"; then
+        show "$RLOG"; cfail "relay log: a connection to somewhere else than $TGT_EP"
     fi
-    log "[$CASE] relay log: $nopen connections 198.51.100.1 -> 192.0.2.1:3260 opened and closed; REDIRECT matched $((pkts - pkts0)) packets"
+    log "[$CASE] relay log: $nopen connections $INI -> $TGT_EP opened and closed; REDIRECT matched $((pkts - pkts0)) packets"
 
     # 4: the events.
     wait_until 5 grep -q '"op":"read"' "$EVENTS" || true
-    python3 - "$EVENTS" "$want" "$lba" <<'EOF' || { show "$EVENTS" 10; cfail "events file check"; }
+    python3 - "$EVENTS" "$want" "$lba" "^${INI_RE}:\d+>${TGT_RE}$" <<'EOF' || { show "$EVENTS" 10; cfail "events file check"; }
 import json, re, sys
 path, want, lba = sys.argv[1], sys.argv[2], int(sys.argv[3])
 events = []
@@ -298,7 +345,7 @@ with open(path) as fh:
             events.append(json.loads(line))
         except ValueError:
             print("FAIL: events line %d is not JSON: %.200s" % (n, line)); sys.exit(1)
-flow_re = re.compile(r"^198\.51\.100\.1:\d+>192\.0\.2\.1:3260$")
+flow_re = re.compile(sys.argv[4])
 bad = 0
 for op in ("write", "read"):
     hits = [e for e in events if e.get("op") == op]
@@ -307,7 +354,7 @@ for op in ("write", "read"):
             and e.get("sha256") == want and flow_re.match(str(e.get("flow", ""))) and "end" not in e]
     if len(good) != 1 or len(hits) != 1:
         print("FAIL: %s: %d event(s), %d as expected (lun 1, lba %d, 2048 blocks, status 0, sha256 %s, "
-              "flow 198.51.100.1:*>192.0.2.1:3260)" % (op, len(hits), len(good), lba, want))
+              "flow %s)" % (op, len(hits), len(good), lba, want, sys.argv[4]))
         for e in hits:
             print("  %s" % json.dumps(e, sort_keys=True))
         bad += 1
@@ -327,14 +374,14 @@ EOF
     fds0=$(proc_fd_count "$RELAY_PID")
     lines0=$(wc -l <"$RLOG")
     local lines_before=$lines0 looped=()
-    local addrs=("$LISTEN")
-    [ "$LISTEN" != 0.0.0.0 ] || addrs=(198.51.100.254 192.0.2.254 127.0.0.1)
+    local addrs=("$(unbracket "$LISTEN")")
+    [ "$LISTEN" != "$WILD" ] || addrs=("${WILD_PROBES[@]}")
     for a in "${addrs[@]}"; do
-        res=$(probe "$a" 2>&1) || { show "$RLOG"; cfail "no-loop: direct connection to $a:$RPORT: ${res:-probe timed out}"; }
-        nself=$(tail -n +$((lines0 + 1)) "$RLOG" | grep -c "^storm-relay: open .*>$a:$RPORT$")
-        log "[$CASE] no-loop: direct connection to $a:$RPORT: $res; relay opened $nself connection(s) to itself"
+        res=$(probe "$a" 2>&1) || { show "$RLOG"; cfail "no-loop: direct connection to $(ep_of "$a" "$RPORT"): ${res:-probe timed out}"; }
+        nself=$(tail -n +$((lines0 + 1)) "$RLOG" | grep "^storm-relay: open " | grep -cF ">$(ep_of "$a" "$RPORT")")
+        log "[$CASE] no-loop: direct connection to $(ep_of "$a" "$RPORT"): $res; relay opened $nself connection(s) to itself"
         _pid_alive "$RELAY_PID" || cfail "no-loop: storm-relay died after a direct connection to $a:$RPORT"
-        [ "$nself" -eq 0 ] || looped+=("$a:$RPORT ($nself)")
+        [ "$nself" -eq 0 ] || looped+=("$(ep_of "$a" "$RPORT") ($nself)")
         lines0=$(wc -l <"$RLOG")
     done
     [ ${#looped[@]} -eq 0 ] || cfail "no-loop: connections straight to the relay's own listener $LISTEN:$RPORT were forwarded to the relay itself, chaining self-connections until the connection limit: ${looped[*]}"
@@ -365,8 +412,8 @@ EOF
 
 redirect_pkts() {
     local n
-    n=$(in_ns_to "$NS_R" 15 iptables -w 10 -t nat -L PREROUTING -n -v -x 2>/dev/null |
-        awk '/REDIRECT/ && /192\.0\.2\.1/ {print $1; exit}')
+    n=$(in_ns_to "$NS_R" 15 "$IPT" -w 10 -t nat -L PREROUTING -n -v -x 2>/dev/null |
+        awk -v d="$NAT_DST" '/REDIRECT/ && $0 ~ d {print $1; exit}')
     echo "${n:-0}"
 }
 
@@ -375,10 +422,19 @@ redirect_pkts() {
 # Case 1: the router's own address (where REDIRECT sends: the primary address
 # of the incoming interface), 0xab at offset 0.  Case 2: the wildcard address,
 # 0xcd at 1 MiB.  STORM_TRANSPARENT_LISTEN="ADDR..." runs only those.
-read -r -a LISTENS <<<"${STORM_TRANSPARENT_LISTEN:-198.51.100.254 0.0.0.0}"
-PATS=(0xab 0xcd 0x5a 0x3c)
-for ((k = 0; k < ${#LISTENS[@]} && k < ${#PATS[@]}; k++)); do
-    run_case "${LISTENS[$k]}" "${PATS[$k]}" $((k * MiB))
+# Then the IPv6 pass: cases 3 and 4 ([2001:db8:1::fe], [::]), 0x5a at 2 MiB
+# and 0x3c at 3 MiB.  STORM_TRANSPARENT_LISTEN6 likewise.
+read -r -a LISTENS <<<"${STORM_TRANSPARENT_LISTEN-198.51.100.254 0.0.0.0}"
+read -r -a LISTENS6 <<<"${STORM_TRANSPARENT_LISTEN6-[2001:db8:1::fe] [::]}"
+PATS=(0xab 0xcd 0x5a 0x3c 0x11 0x22 0x33 0x44)
+k=0
+set_family 4
+for L in "${LISTENS[@]}"; do
+    run_case "$L" "${PATS[$((k % 8))]}" $((k * MiB)); k=$((k + 1))
 done
-log "PASS: transparent relay on a routed path (${LISTENS[*]}; $(ms_since "$T0") ms in all)"
+set_family 6
+for L in "${LISTENS6[@]}"; do
+    run_case "$L" "${PATS[$((k % 8))]}" $((k * MiB)); k=$((k + 1))
+done
+log "PASS: transparent relay on a routed path (IPv4: ${LISTENS[*]}; IPv6: ${LISTENS6[*]}; $(ms_since "$T0") ms in all)"
 exit 0
