@@ -19,7 +19,11 @@
 #define T_DIR 0x4000u
 #define T_LNK 0xA000u
 #define T_REG 0x8000u
-#define PATH_CAP (PATH_MAX + 256)
+
+const char *tk_path(struct track *t, uint32_t ino, char *buf)
+{
+	return ino && storm_view_path(t->v, ino, buf, TK_PATH_CAP) >= 0 ? buf : NULL;
+}
 
 int emit_op(struct track *t, storm_fop *op)
 {
@@ -37,12 +41,12 @@ int emit_op(struct track *t, storm_fop *op)
 /* "<path of parent>/<name>" into a new string; NULL if the parent has no path. */
 static char *child_path(struct track *t, const struct dent *d)
 {
-	char *p = malloc(PATH_CAP);
+	char *p = malloc(TK_PATH_CAP);
 	int n;
 
 	if (!p)
 		return NULL;
-	n = storm_view_path(t->v, d->parent, p, PATH_CAP - 257);
+	n = storm_view_path(t->v, d->parent, p, TK_PATH_CAP - 257);
 	if (n < 0) {
 		free(p);
 		return NULL;
@@ -274,7 +278,7 @@ int emit_namespace(struct track *t)
 	return rc;
 }
 
-static int attr_ops(struct track *t, const struct ino_change *c, char *path)
+static int attr_ops(struct track *t, const struct ino_change *c, const char *path)
 {
 	int rc = 0;
 
@@ -295,7 +299,7 @@ static int attr_ops(struct track *t, const struct ino_change *c, char *path)
 }
 
 /* Sizes that grew over bytes written past the old end (tail.c). */
-static int size_ops(struct track *t, const struct ino_change *c, char *path)
+static int size_ops(struct track *t, const struct ino_change *c, const char *path)
 {
 	if (!c->new_used || S_TYPE(c->cur.mode) != T_REG) {
 		tail_forget(t, c->ino);
@@ -310,19 +314,19 @@ static int size_ops(struct track *t, const struct ino_change *c, char *path)
 
 int emit_attrs(struct track *t)
 {
-	char *path = malloc(PATH_CAP);
+	char *path = malloc(TK_PATH_CAP);
 	int rc = 0;
 
 	if (!path)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->tx.nch && !rc; i++) {
 		const struct ino_change *c = &t->tx.ch[i];
-		bool named = c->new_used && storm_view_path(t->v, c->ino, path, PATH_CAP) >= 0;
+		const char *p = c->new_used ? tk_path(t, c->ino, path) : NULL;
 
 		if (c->old_used && c->new_used && !c->reborn)
-			rc = attr_ops(t, c, named ? path : NULL);
+			rc = attr_ops(t, c, p);
 		if (!rc)
-			rc = size_ops(t, c, named ? path : NULL);
+			rc = size_ops(t, c, p);
 	}
 	free(path);
 	return rc;

@@ -70,15 +70,13 @@ static int report(struct track *t, uint32_t ino, uint64_t lblk, uint64_t block, 
 		  uint64_t size, bool quiet)
 {
 	struct pieces p = { 0 };
-	char *path = NULL;
+	char *buf = NULL;
+	const char *path = NULL;
 	int rc = held_pieces(t, block, len, &p);
 
-	if (!rc && p.n && ino) {
-		path = malloc(4352);
-		if (path && storm_view_path(t->v, ino, path, 4352) < 0) {
-			free(path);
-			path = NULL;
-		}
+	if (!rc && p.n && ino && !quiet) {
+		buf = malloc(TK_PATH_CAP);
+		path = buf ? tk_path(t, ino, buf) : NULL;
 	}
 	for (size_t i = 0; i < p.n && !rc; i++) {
 		const struct xt_run *r = &p.r[i];
@@ -100,7 +98,7 @@ static int report(struct track *t, uint32_t ino, uint64_t lblk, uint64_t block, 
 			rc = emit_op(t, &op);
 		}
 	}
-	free(path);
+	free(buf);
 	free(p.r);
 	return rc;
 }

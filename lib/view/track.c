@@ -38,12 +38,11 @@ struct feed {
 static int piece_flush(struct feed *f)
 {
 	struct track *t = f->t;
-	char path[4352];
+	char buf[TK_PATH_CAP];
 	struct ino_info in;
 	int rc = 0;
 
 	if (f->p.len) {
-		bool named = storm_view_path(t->v, f->p.ino, path, sizeof(path)) >= 0;
 		/* File bytes only: a block's part past the end of the file is not,
 		 * nor is the target of a symbolic link. */
 		bool known = ino_read(t, f->p.ino, false, &in) == 0;
@@ -52,12 +51,12 @@ static int piece_flush(struct feed *f)
 		if (known && (in.mode & 0xF000) != 0x8000) {
 			/* not a regular file */
 		} else if (f->write) {
-			rc = tail_write(t, f->p.ino, named ? path : NULL, f->p.foff, f->p.len, size,
+			rc = tail_write(t, f->p.ino, tk_path(t, f->p.ino, buf), f->p.foff, f->p.len, size,
 					t->stamp);
 		} else if (f->p.foff < size) {
 			uint64_t end = f->p.foff + f->p.len < size ? f->p.foff + f->p.len : size;
 			storm_fop op = { .op = STORM_FOP_READ, .ino = f->p.ino,
-					 .path = named ? path : NULL, .offset = f->p.foff,
+					 .path = tk_path(t, f->p.ino, buf), .offset = f->p.foff,
 					 .length = end - f->p.foff };
 
 			rc = emit_op(t, &op);

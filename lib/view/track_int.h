@@ -17,6 +17,7 @@
 
 #include "view/view_int.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -182,6 +183,11 @@ int tx_apply(struct track *t);
 void tx_reset(struct track *t);
 
 /* emit.c */
+/* Room for any path a storm_fop carries: a name under a directory whose
+ * own path is up to PATH_MAX. */
+#define TK_PATH_CAP (PATH_MAX + 256)
+/* The path of @p ino into @p buf (TK_PATH_CAP bytes); NULL if it has none. */
+const char *tk_path(struct track *t, uint32_t ino, char *buf);
 int emit_namespace(struct track *t);
 int emit_attrs(struct track *t);
 int emit_op(struct track *t, storm_fop *op);

@@ -155,13 +155,9 @@ static int collect_changes(struct track *t)
 		    x->was.ino)
 			rc = tree_block(t, x);
 	}
-	for (size_t i = 0; i < t->tx.nch; i++) {
-		bool forced = t->tx.ch[i].remap;
-
+	/* A remap already asked for (a changed tree block) stays asked for. */
+	for (size_t i = 0; i < t->tx.nch; i++)
 		change_classify(t, &t->tx.ch[i]);
-		t->tx.ch[i].remap |= forced && (t->tx.ch[i].ino >= t->first_ino ||
-						t->tx.ch[i].ino == t->v->root_ino);
-	}
 	return rc;
 }
 
