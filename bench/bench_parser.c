@@ -21,6 +21,8 @@
 #include <storm/iscsi.h>
 #include <storm/session.h>
 
+#include "bench_util.h"
+
 #define CHUNK (64 * 1024)
 #define DATA_LEN (256 * 1024)
 #define BLOCK 512
@@ -147,12 +149,6 @@ static void stream_free(struct stream *s)
 	free(s->t2i_end);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* ---- the three ways through the stream ------------------------------------ */
 
@@ -259,9 +255,9 @@ static double time_memcpy(const struct stream *s, uint8_t *dst_i2t, uint8_t *dst
 	double best = 1e9;
 	for (int r = 0; r < RUNS; r++) {
 		uint8_t *dst[2] = {dst_i2t, dst_t2i};
-		double t0 = now();
+		double t0 = bench_now();
 		feed_stream(s, memcpy_feed, dst);
-		double t = now() - t0;
+		double t = bench_now() - t0;
 		if (memcmp(dst_i2t + s->i2t_len - 64, s->i2t + s->i2t_len - 64, 64))
 			return -1;
 		best = t < best ? t : best;
@@ -283,9 +279,9 @@ static double time_parser(const struct stream *s)
 			return -1;
 		storm_iscsi_assume_ffp(p, s->digests, s->digests);
 		g_pdus = 0;
-		double t0 = now();
+		double t0 = bench_now();
 		int rc = feed_stream(s, parser_feed, p);
-		double t = now() - t0;
+		double t = bench_now() - t0;
 		if (rc || g_pdus != 3 * s->ntasks) {
 			fprintf(stderr, "parser: %s after %zu PDUs\n",
 				storm_iscsi_reason(p, STORM_I2T), g_pdus);
@@ -314,10 +310,10 @@ static double time_session(const struct stream *s)
 			return -1;
 		storm_iscsi_assume_ffp(storm_session_parser(ss), s->digests, s->digests);
 		g_done = 0;
-		double t0 = now();
+		double t0 = bench_now();
 		int rc = feed_stream(s, session_feed, ss);
 		storm_session_close(ss);
-		double t = now() - t0;
+		double t = bench_now() - t0;
 		storm_session_del(ss);
 		if (rc || g_done != s->ntasks) {
 			fprintf(stderr, "tracker: %zu of %zu tasks completed\n", g_done, s->ntasks);

@@ -37,24 +37,15 @@
 
 #include "view/view_int.h"
 
+#include "bench_util.h"
+
 #define REPEAT 3
 
 static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
 
 static uint64_t rnd(void)
 {
-	g_rng ^= g_rng << 13;
-	g_rng ^= g_rng >> 7;
-	g_rng ^= g_rng << 17;
-	return g_rng;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return bench_rnd(&g_rng);
 }
 
 /* Prints what failed (and storm_strerror(rc) when rc is not 0) and exits. */
@@ -107,14 +98,14 @@ static double rate_random(const storm_view *v, const uint64_t *blocks, size_t n,
 	for (int k = 0; k < REPEAT; k++) {
 		storm_owner o;
 		uint64_t s = 0;
-		double t = now();
+		double t = bench_now();
 
 		for (size_t i = 0; i < n; i++) {
 			if (storm_view_lookup(v, blocks[i], &o))
 				die("storm_view_lookup failed on a block inside the volume", 0);
 			s += o.ino + o.kind;
 		}
-		t = now() - t;
+		t = bench_now() - t;
 		best = n / t / 1e6 > best ? n / t / 1e6 : best;
 		*sum = s;
 	}
@@ -131,7 +122,7 @@ static double rate_sequential(const storm_view *v, size_t n, uint64_t *sum)
 	for (int k = 0; k < REPEAT; k++) {
 		storm_owner o;
 		uint64_t s = 0, b = 0;
-		double t = now();
+		double t = bench_now();
 
 		for (size_t i = 0; i < n; i++) {
 			if (storm_view_lookup(v, b, &o))
@@ -139,7 +130,7 @@ static double rate_sequential(const storm_view *v, size_t n, uint64_t *sum)
 			s += o.ino + o.kind;
 			b = b + 1 == count ? 0 : b + 1;
 		}
-		t = now() - t;
+		t = bench_now() - t;
 		best = n / t / 1e6 > best ? n / t / 1e6 : best;
 		*sum = s;
 	}
@@ -156,7 +147,7 @@ static double rate_path(const storm_view *v, const uint64_t *blocks, size_t n, d
 
 	for (int k = 0; k < REPEAT; k++) {
 		storm_owner o;
-		double t = now();
+		double t = bench_now();
 
 		got = 0;
 		for (size_t i = 0; i < n; i++) {
@@ -166,7 +157,7 @@ static double rate_path(const storm_view *v, const uint64_t *blocks, size_t n, d
 			    storm_view_path(v, o.ino, path, sizeof(path)) > 0)
 				got++;
 		}
-		t = now() - t;
+		t = bench_now() - t;
 		best = n / t / 1e6 > best ? n / t / 1e6 : best;
 	}
 	*named = (double)got / (double)n;
@@ -214,9 +205,9 @@ int main(int argc, char **argv)
 	rss0 = rss_kib();
 	max0 = maxrss_kib();
 	cpu = cpu_s();
-	t = now();
+	t = bench_now();
 	rc = storm_view_open_ext4(&v, storm_blocksrc_file_read, f, storm_blocksrc_file_size(f));
-	t = now() - t;
+	t = bench_now() - t;
 	cpu = cpu_s() - cpu;
 	if (rc)
 		die("storm_view_open_ext4", rc);

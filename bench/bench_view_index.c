@@ -22,6 +22,8 @@
 
 #include "view/view_int.h"
 
+#include "bench_util.h"
+
 #define LOOKUPS (4u << 20)
 #define ASSIGNS 1000000u
 #define ARRAY_ASSIGNS 20000u
@@ -31,18 +33,7 @@ static uint64_t g_rng = 0x2545F4914F6CDD1Dull;
 
 static uint64_t rnd(void)
 {
-	g_rng ^= g_rng << 13;
-	g_rng ^= g_rng >> 7;
-	g_rng ^= g_rng << 17;
-	return g_rng;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return bench_rnd(&g_rng);
 }
 
 static void die(const char *what)
@@ -105,7 +96,7 @@ static double rate_index(const struct xt_index *x, const uint64_t *blocks, uint6
 	double best = 0;
 
 	for (int k = 0; k < REPEAT; k++) {
-		double t = now();
+		double t = bench_now();
 		uint64_t s = 0;
 
 		for (size_t i = 0; i < LOOKUPS; i++) {
@@ -113,7 +104,7 @@ static double rate_index(const struct xt_index *x, const uint64_t *blocks, uint6
 
 			s += r ? r->ino : 0;
 		}
-		t = now() - t;
+		t = bench_now() - t;
 		best = LOOKUPS / t / 1e6 > best ? LOOKUPS / t / 1e6 : best;
 		*sum = s;
 	}
@@ -125,7 +116,7 @@ static double rate_flat(const struct flat *f, const uint64_t *blocks, uint64_t *
 	double best = 0;
 
 	for (int k = 0; k < REPEAT; k++) {
-		double t = now();
+		double t = bench_now();
 		uint64_t s = 0;
 
 		for (size_t i = 0; i < LOOKUPS; i++) {
@@ -133,7 +124,7 @@ static double rate_flat(const struct flat *f, const uint64_t *blocks, uint64_t *
 
 			s += r ? r->ino : 0;
 		}
-		t = now() - t;
+		t = bench_now() - t;
 		best = LOOKUPS / t / 1e6 > best ? LOOKUPS / t / 1e6 : best;
 		*sum = s;
 	}
@@ -172,7 +163,7 @@ static double rate_array_assign(uint64_t space, size_t nruns)
 		die("out of memory");
 	for (size_t i = 0; i < nruns; i++)
 		f.r[i] = (struct xt_run){ .start = i * (space / nruns), .len = 1 };
-	t = now();
+	t = bench_now();
 	for (size_t i = 0; i < ARRAY_ASSIGNS; i++) {
 		const struct xt_run *r = flat_find(&f, rnd() % space);
 		size_t at = r ? (size_t)(r - f.r) : 0;
@@ -180,14 +171,14 @@ static double rate_array_assign(uint64_t space, size_t nruns)
 		memmove(&f.r[at + 2], &f.r[at], (f.n - at) * sizeof(*f.r));
 		f.n += 2;
 	}
-	t = now() - t;
+	t = bench_now() - t;
 	free(f.r);
 	return ARRAY_ASSIGNS / t / 1e6;
 }
 
 static void bench_assign(struct xt_index *x, uint64_t space, size_t nruns)
 {
-	double t = now(), ra, rarr;
+	double t = bench_now(), ra, rarr;
 
 	for (size_t i = 0; i < ASSIGNS; i++) {
 		uint64_t start = rnd() % space, len = 1 + rnd() % 8;
@@ -196,7 +187,7 @@ static void bench_assign(struct xt_index *x, uint64_t space, size_t nruns)
 			      rnd() % 100000))
 			die("out of memory assigning");
 	}
-	t = now() - t;
+	t = bench_now() - t;
 	ra = ASSIGNS / t / 1e6;
 	rarr = rate_array_assign(space, nruns);
 	printf("assign: %.2f M/s (sorted-array memmove lower bound %.4f M/s, ratio %.0f)\n", ra,
@@ -218,18 +209,18 @@ static void bench_paths(size_t n)
 	double tl, tf;
 	size_t found = 0;
 
-	tl = now();
+	tl = bench_now();
 	for (size_t i = 0; i < n; i++) {
 		int len = snprintf(name, sizeof(name), "file-%zu.dat", i);
 
 		if (pm_link(&m, (uint32_t)i + 12, (uint32_t)(i / 64) + 2, name, (size_t)len))
 			die("out of memory linking names");
 	}
-	tl = now() - tl;
-	tf = now();
+	tl = bench_now() - tl;
+	tf = bench_now();
 	for (size_t i = 0; i < LOOKUPS; i++)
 		found += pm_find(&m, (uint32_t)(rnd() % n) + 12) != NULL;
-	tf = now() - tf;
+	tf = bench_now() - tf;
 	if (found != LOOKUPS)
 		die("a name went missing");
 	printf("path map: %zu names, link %.1f M/s, find %.1f M/s, %.1f bytes/name (names avg %.1f bytes)\n",
@@ -249,9 +240,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_view_index [RUNS]   (1000..100000000, default 1000000)\n");
 		return 2;
 	}
-	t = now();
+	t = bench_now();
 	space = build(&x, nruns);
-	t = now() - t;
+	t = bench_now() - t;
 	printf("build: %zu runs over %llu blocks in %.2f s (xt_add + xt_finish)\n", xt_count(&x),
 	       (unsigned long long)space, t);
 	print_mem("after build", &x);

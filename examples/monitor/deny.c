@@ -76,11 +76,9 @@ static void report(const struct monitor *m, const struct denial *d, uint64_t sta
 
 int mon_deny_check(struct monitor *m, storm_conn *c, storm_io *io, uint64_t stamp)
 {
-	storm_io_op op = storm_io_operation(io);
 	struct denial d;
 
-	if (!m->opts.ndeny || (op != STORM_IO_WRITE && op != STORM_IO_WRITE_SAME &&
-			       op != STORM_IO_COMPARE_AND_WRITE))
+	if (!m->opts.ndeny || !mon_is_write(storm_io_operation(io)))
 		return 0;
 	if (!mon_followed(m, io))
 		return 0;

@@ -20,7 +20,7 @@ struct wbuf {
 #define TASK_CAP (64u << 20)
 #define TOTAL_CAP (512u << 20)
 
-static bool is_write(storm_io_op op)
+bool mon_is_write(storm_io_op op)
 {
 	return op == STORM_IO_WRITE || op == STORM_IO_WRITE_SAME ||
 	       op == STORM_IO_COMPARE_AND_WRITE;
@@ -75,7 +75,7 @@ static void feed_view(struct monitor *m, storm_io *io, const struct wbuf *w, uin
 	storm_io_op op = storm_io_operation(io);
 	uint64_t bs = storm_io_block_size(io);
 	uint64_t at = storm_io_lba(io) * bs, len = (uint64_t)storm_io_blocks(io) * bs;
-	bool write = is_write(op);
+	bool write = mon_is_write(op);
 	int rc;
 
 	if (!write && (op != STORM_IO_READ || !m->opts.reads))
@@ -100,7 +100,7 @@ void mon_io_done(struct monitor *m, storm_io *io, uint64_t stamp)
 	struct wbuf *w = storm_io_user(io);
 	storm_io_op op = storm_io_operation(io);
 
-	if (!is_write(op) && op != STORM_IO_READ) {
+	if (!mon_is_write(op) && op != STORM_IO_READ) {
 		/* not block I/O */
 	} else if (!mon_followed(m, io)) {
 		m->st.other_lun++;

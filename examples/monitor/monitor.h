@@ -56,6 +56,9 @@ void mon_source_close(struct mon_source *s);
  * Stamps are microseconds of capture time. */
 int mon_print_fop(void *ctx, const storm_fop *op);
 
+/* WRITE, WRITE SAME and COMPARE AND WRITE: the operations that change blocks. */
+bool mon_is_write(storm_io_op op);
+
 /* Whether the task is of the followed LUN (the first LUN doing I/O unless
  * --lun named one) (feed.c). */
 bool mon_followed(struct monitor *m, const storm_io *io);
