@@ -281,6 +281,16 @@ static int accept_target(double ms)
 	}
 }
 
+/* A relay with default options, an initiator connected through it and the
+ * target's side of the relayed connection. */
+static void connected(int *cfd, int *tfd)
+{
+	fx_start(NULL);
+	*cfd = client(0);
+	*tfd = accept_target(2000);
+	cr_assert_geq(*tfd, 0);
+}
+
 /* Sends @p len bytes on @p src and reads them on @p dst, servicing the relay
  * in between; the bytes read must be the bytes sent. */
 static void transfer(int src, int dst, const uint8_t *data, size_t len)
@@ -538,10 +548,9 @@ Test(relay, bytes_pass_both_ways)
  * can still answer; its close then ends the connection, orderly. */
 Test(relay, half_close)
 {
-	fx_start(NULL);
-	int cfd = client(0);
-	int tfd = accept_target(2000);
-	cr_assert_geq(tfd, 0);
+	int cfd, tfd;
+
+	connected(&cfd, &tfd);
 	login(cfd, tfd);
 	cr_assert_eq(shutdown(cfd, SHUT_WR), 0);
 	cr_assert_eq(wait_end(tfd, 2000), 0, "the target should see EOF");
@@ -572,10 +581,9 @@ static void linger0_close(int fd)
 /* A target that resets: the initiator sees the reset (or EOF) at once. */
 Test(relay, target_reset_passed_on)
 {
-	fx_start(NULL);
-	int cfd = client(0);
-	int tfd = accept_target(2000);
-	cr_assert_geq(tfd, 0);
+	int cfd, tfd;
+
+	connected(&cfd, &tfd);
 	login(cfd, tfd);
 	ping(cfd, tfd, 1);
 	linger0_close(tfd);
@@ -591,10 +599,9 @@ Test(relay, target_reset_passed_on)
 /* An initiator that resets: the target sees it too. */
 Test(relay, initiator_reset_passed_on)
 {
-	fx_start(NULL);
-	int cfd = client(0);
-	int tfd = accept_target(2000);
-	cr_assert_geq(tfd, 0);
+	int cfd, tfd;
+
+	connected(&cfd, &tfd);
 	login(cfd, tfd);
 	linger0_close(cfd);
 	assert_closed(tfd, "target");
@@ -607,10 +614,9 @@ Test(relay, initiator_reset_passed_on)
  * the connection: epoll reports the error with no readable data. */
 Test(relay, reset_after_half_close)
 {
-	fx_start(NULL);
-	int cfd = client(0);
-	int tfd = accept_target(2000);
-	cr_assert_geq(tfd, 0);
+	int cfd, tfd;
+
+	connected(&cfd, &tfd);
 	login(cfd, tfd);
 	cr_assert_eq(shutdown(cfd, SHUT_WR), 0);
 	cr_assert_eq(wait_end(tfd, 2000), 0);
@@ -1000,10 +1006,9 @@ static size_t recv_upto(int fd, uint8_t *buf, size_t want, double ms)
  * target until storm_conn_release(); then everything arrives, in order. */
 Test(relay, hold_and_release)
 {
-	fx_start(NULL);
-	int cfd = client(0);
-	int tfd = accept_target(2000);
-	cr_assert_geq(tfd, 0);
+	int cfd, tfd;
+
+	connected(&cfd, &tfd);
 	login(cfd, tfd);
 	tu_buf out = {0};
 	scsi_cmd(&out, 40, 0x20, 0x2a, 100, 8);
@@ -1042,10 +1047,7 @@ struct rewrite_case {
 static void rewrite_setup(struct rewrite_case *rc, uint8_t key, size_t n, unsigned seed,
 			  uint32_t itt)
 {
-	fx_start(NULL);
-	rc->cfd = client(0);
-	rc->tfd = accept_target(2000);
-	cr_assert_geq(rc->tfd, 0);
+	connected(&rc->cfd, &rc->tfd);
 	static const char *const li[] = {"InitiatorName=" IQN_GOOD, "DataDigest=CRC32C"};
 	static const char *const lt[] = {"DataDigest=CRC32C", "MaxRecvDataSegmentLength=262144"};
 	tb_script ls = {0};
