@@ -7,14 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flowfeed.h"
 #include "monitor.h"
 
 struct flow_ctx {
-	storm_session *session;
+	struct flow_feed ff;
 	storm_tcp *tcp;
 	struct monitor *m;
-	bool broken[2];
-	bool started;
 };
 
 static int on_io_data(storm_session *s, storm_io *io, storm_dir dir, uint64_t offset,
@@ -45,7 +44,7 @@ static int on_open(storm_tcp *t, storm_flow *f, void *user)
 		return -ENOMEM;
 	fc->tcp = t;
 	fc->m = user;
-	if (storm_session_new(&fc->session, g_io_cbs, NULL, fc)) {
+	if (storm_session_new(&fc->ff.session, g_io_cbs, NULL, fc)) {
 		free(fc);
 		return -ENOMEM;
 	}
@@ -59,25 +58,18 @@ static int on_data(storm_tcp *t, storm_flow *f, storm_dir d, const uint8_t *data
 	(void)t;
 	(void)user;
 	struct flow_ctx *fc = storm_flow_user(f);
-	if (!fc || fc->broken[d])
+	int bad, rc;
+
+	if (!fc)
 		return 0;
-	if (!fc->started) {
-		/* A connection older than the capture: find the framing. */
-		fc->started = true;
-		if (!storm_flow_syn_seen(f, STORM_I2T))
-			storm_iscsi_start_midstream(storm_session_parser(fc->session), false, false);
-	}
-	ssize_t n = storm_session_feed(fc->session, d, data, len);
-	if (n == -ENOMEM)
-		return -ENOMEM;
-	if (n < 0) {
+	rc = flow_feed_data(&fc->ff, f, d, data, len, &bad);
+	if (bad) {
 		char name[128];
 		storm_flow_format(f, name, sizeof name);
 		fprintf(stderr, "storm-monitor: %s: %s stream undecodable (%s); ignoring the rest\n",
-			name, d == STORM_I2T ? "initiator" : "target", storm_strerror((int)n));
-		fc->broken[d] = true;
+			name, d == STORM_I2T ? "initiator" : "target", storm_strerror(bad));
 	}
-	return 0;
+	return rc;
 }
 
 static int on_gap(storm_tcp *t, storm_flow *f, storm_dir d, uint64_t len, void *user)
@@ -85,8 +77,8 @@ static int on_gap(storm_tcp *t, storm_flow *f, storm_dir d, uint64_t len, void *
 	(void)t;
 	(void)user;
 	struct flow_ctx *fc = storm_flow_user(f);
-	if (fc && !fc->broken[d] && storm_session_gap(fc->session, d, len) < 0)
-		fc->broken[d] = true;
+	if (fc)
+		flow_feed_gap(&fc->ff, d, len);
 	return 0;
 }
 
@@ -98,8 +90,7 @@ static void on_close(storm_tcp *t, storm_flow *f, storm_tcp_close why, void *use
 	struct flow_ctx *fc = storm_flow_user(f);
 	if (!fc)
 		return;
-	storm_session_close(fc->session);
-	storm_session_del(fc->session);
+	flow_feed_end(&fc->ff);
 	free(fc);
 	storm_flow_set_user(f, NULL);
 }

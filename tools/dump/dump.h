@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <storm/storm.h>
 
+#include "flowfeed.h"
+
 #include "json.h"
 
 struct dump_opts {
@@ -14,10 +16,8 @@ struct dump_opts {
 
 struct flow_ctx {
 	char name[128];        /* "IP:PORT>IP:PORT" */
-	storm_session *session;
+	struct flow_feed ff;    /* the flow's session */
 	storm_tcp *tcp;
-	bool broken[2];
-	bool started;           /* the first data was seen */
 	const struct dump_opts *opts;
 };
 

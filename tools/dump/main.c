@@ -40,7 +40,7 @@ static int on_open(storm_tcp *t, storm_flow *f, void *user)
 	fc->tcp = t;
 	fc->opts = opts;
 	storm_flow_format(f, fc->name, sizeof fc->name);
-	if (storm_session_new(&fc->session, opts->events ? g_io_cbs : NULL, g_pdu_cbs, fc)) {
+	if (storm_session_new(&fc->ff.session, opts->events ? g_io_cbs : NULL, g_pdu_cbs, fc)) {
 		free(fc);
 		return -ENOMEM;
 	}
@@ -54,23 +54,11 @@ static int on_data(storm_tcp *t, storm_flow *f, storm_dir d, const uint8_t *data
 	(void)t;
 	(void)user;
 	struct flow_ctx *fc = storm_flow_user(f);
-	if (!fc || fc->broken[d])
-		return 0;
-	if (!fc->started) {
-		/* Without the handshake the Login was not seen either: digests
-		 * are unknown (assumed off) and framing must be found. */
-		fc->started = true;
-		if (!storm_flow_syn_seen(f, STORM_I2T))
-			storm_iscsi_start_midstream(storm_session_parser(fc->session), false, false);
-	}
-	ssize_t n = storm_session_feed(fc->session, d, data, len);
-	if (n == -ENOMEM)
-		return -ENOMEM;
+	int bad;
+
 	/* A malformed stream was reported by the error callback; the other
 	 * flows and the other direction go on. */
-	if (n < 0)
-		fc->broken[d] = true;
-	return 0;
+	return fc ? flow_feed_data(&fc->ff, f, d, data, len, &bad) : 0;
 }
 
 static int on_gap(storm_tcp *t, storm_flow *f, storm_dir d, uint64_t len, void *user)
@@ -81,8 +69,7 @@ static int on_gap(storm_tcp *t, storm_flow *f, storm_dir d, uint64_t len, void *
 	if (!fc)
 		return 0;
 	print_gap(fc, d, len);
-	if (!fc->broken[d] && storm_session_gap(fc->session, d, len) < 0)
-		fc->broken[d] = true;
+	flow_feed_gap(&fc->ff, d, len);
 	return 0;
 }
 
@@ -94,8 +81,7 @@ static void on_close(storm_tcp *t, storm_flow *f, storm_tcp_close why, void *use
 	struct flow_ctx *fc = storm_flow_user(f);
 	if (!fc)
 		return;
-	storm_session_close(fc->session);
-	storm_session_del(fc->session);
+	flow_feed_end(&fc->ff);
 	free(fc);
 	storm_flow_set_user(f, NULL);
 }

@@ -79,7 +79,7 @@ static void on_error(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, int err,
 	jl_u64(&j, "stream_offset", storm_iscsi_offset(p, d));
 	jl_str(&j, "error", reason && *reason ? reason : storm_strerror(err));
 	jl_end(&j);
-	fc->broken[d] = true;
+	fc->ff.broken[d] = true;
 }
 
 static void on_resync(storm_iscsi *p, storm_dir d, uint64_t skipped, void *user)
