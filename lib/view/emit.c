@@ -56,7 +56,10 @@ static char *child_path(struct track *t, const struct dent *d)
 	p[n] = '/';
 	memcpy(p + n + 1, d->name, d->len);
 	p[n + 1 + d->len] = '\0';
-	return p;
+	/* One is kept per name of the transaction: only its own length. */
+	char *fit = realloc(p, (size_t)n + 2 + d->len);
+
+	return fit ? fit : p;
 }
 
 static uint16_t mode_of(struct track *t, uint32_t ino, bool old)
