@@ -51,7 +51,11 @@
 #                         floor, floor+splice: bench/relay_floor.c (compiled
 #                         here with cc), a proxy with storm-relay's loop and no
 #                         parsing, copying (floor) or splicing (floor+splice)
-#                         the bytes: the floor of any user-space relay here
+#                         the bytes: the floor of any user-space relay here;
+#                         floor+sockmap: the same proxy letting the kernel
+#                         forward after the login (eBPF SOCKHASH redirect)
+#                         python: bench/naive_relay.py, the issue's reference (a
+#                         naive relay, one blocking thread per direction)
 #   TESTS="seq-write-64k seq-read-64k stride-read-4k rand-read-4k"
 #   STORM_RELAY=build/tools/storm-relay
 #   NO_HAPROXY=1          skip the HAProxy column (else haproxy is installed
@@ -181,7 +185,7 @@ for p in "${paths[@]}"; do
         port[$p]=$(free_port) || fail "no free port"
         start_proxy "$p" "$RELAY" -l "127.0.0.1:${port[$p]}" -u "127.0.0.1:$tport" --touch -q
         ;;
-    floor | floor+splice)
+    floor | floor+splice | floor+sockmap)
         if [ ! -x "$WORK/relay-floor" ]; then
             require_cmd cc
             cc -O2 -o "$WORK/relay-floor" "$src/bench/relay_floor.c" || fail "cannot compile bench/relay_floor.c"
@@ -189,6 +193,7 @@ for p in "${paths[@]}"; do
         port[$p]=$(free_port) || fail "no free port"
         mode=copy
         [ "$p" = floor+splice ] && mode=splice
+        [ "$p" = floor+sockmap ] && mode=sockmap
         start_proxy "$p" "$WORK/relay-floor" "${port[$p]}" "$tport" "$mode"
         ;;
     base | base+touch)
@@ -197,6 +202,10 @@ for p in "${paths[@]}"; do
         touch_opt=()
         [ "$p" = base+touch ] && touch_opt=(--touch)
         start_proxy "$p" "$RELAY_BASE" -l "127.0.0.1:${port[$p]}" -u "127.0.0.1:$tport" "${touch_opt[@]}" -q
+        ;;
+    python)
+        port[$p]=$(free_port) || fail "no free port"
+        start_proxy "$p" python3 "$src/bench/naive_relay.py" "${port[$p]}" "$tport"
         ;;
     haproxy)
         port[$p]=$(free_port) || fail "no free port"
@@ -219,7 +228,7 @@ EOF
             { cat "$WORK/haproxy-check.log" >&2; fail "haproxy rejects its configuration"; }
         start_proxy "$p" haproxy -db -f "$WORK/haproxy.cfg"
         ;;
-    *) fail "unknown path $p (direct, relay, relay+touch, base, base+touch, floor, floor+splice, haproxy)" ;;
+    *) fail "unknown path $p (direct, relay, relay+touch, base, base+touch, floor, floor+splice, floor+sockmap, python, haproxy)" ;;
     esac
 done
 
@@ -377,6 +386,25 @@ for t in "${tests[@]}"; do
     done
     echo "$line"
 done
+
+# What the goals leave a relay: 5 % (0.95x) and 10 % (0.90x) of direct's
+# path CPU per I/O, set against one copy of the I/O's payload (a relay that
+# lets a hook see the bytes makes two, into its buffer and out of it).
+if [ -x "$WORK/copy-cost" ] || { command -v cc >/dev/null 2>&1 &&
+    cc -O2 -o "$WORK/copy-cost" "$src/bench/copy_cost.c" 2>"$WORK/copy-cost.log"; }; then
+    echo
+    echo "budget: CPU a path may add per I/O for 0.95x / 0.90x of direct on a CPU-bound machine,"
+    echo "against one memcpy of the payload (warm: in cache; cold: from memory), measured now:"
+    for t in "${tests[@]}"; do
+        d=$(median <<<"${pathcpu[$t|direct]:-}")
+        [ "$d" != nan ] || continue
+        case $t in *-64k) sz=65536 ;; *) sz=4096 ;; esac
+        read -r _ warm cold _ _ < <("$WORK/copy-cost" "$sz")
+        awk -v t="$t" -v d="$d" -v w="$warm" -v c="$cold" -v sz="$sz" 'BEGIN {
+            printf "%-15s %5.1f / %5.1f us per I/O; one copy of %d bytes %.2f us warm, %.2f us cold\n",
+                t, d / 0.95 - d, d / 0.90 - d, sz, w, c }'
+    done
+fi
 
 echo
 echo "samples: every run, in the primary unit; sys busy: cores busy machine-wide during"

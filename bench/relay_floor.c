@@ -7,11 +7,19 @@
  * no hooks.  Whatever storm-relay costs beyond this floor is libstorm's;
  * what the floor itself costs is the second TCP hop's.
  *
- *   relay-floor LISTEN_PORT UPSTREAM_PORT [copy|splice]     (127.0.0.1 only)
+ *   relay-floor LISTEN_PORT UPSTREAM_PORT [copy|splice|sockmap]  (127.0.0.1 only)
  *
- * copy:   recv() into a 4 MiB buffer, send() from it (what storm-relay does);
- * splice: socket -> pipe (1 MiB) -> socket with splice(2), no user-space
- *         copy: the most any zero-copy forwarding of data segments could save.
+ * copy:    recv() into a 4 MiB buffer, send() from it (what storm-relay does);
+ * splice:  socket -> pipe (1 MiB) -> socket with splice(2), no user-space
+ *          copy: the most any zero-copy forwarding of data segments could save;
+ * sockmap: the kernel forwards: once the target's first bytes (the login
+ *          response) arrive, both sockets go into a SOCKHASH whose verdict
+ *          program (eBPF, assembled below) redirects every segment to the
+ *          other socket's egress; the process only waits for a hang-up.  No
+ *          process copies or wakes per message: the most a relay that lets
+ *          the kernel carry the full feature phase could save.  Root only;
+ *          at a hang-up both sockets close at once (bytes the kernel still
+ *          holds for the other side may go): a bench shortcut.
  * SIGTERM ends it. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -25,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/bpf.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,11 +55,90 @@ struct conn {
 	struct dir d[2]; /* [0] client -> upstream, [1] upstream -> client */
 	uint32_t armed[2];
 	int side_tag[2]; /* epoll data points here: its value is the side */
-	bool dead;
+	bool dead, paired;
 	struct conn *next_dead;
 };
 
 static bool g_splice;
+static int g_sockmap = -1; /* sockmap mode: the SOCKHASH, cookie -> peer */
+
+static long bpf_call(int cmd, union bpf_attr *a) { return syscall(SYS_bpf, cmd, a, sizeof *a); }
+
+#define INSN(c, d, s_, o, i) ((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s_), .off = (o), .imm = (i)})
+
+/* SOCKHASH keyed by a socket's cookie holding its peer; a verdict program
+ * on every socket in it redirects what arrives to the peer's egress. */
+static int sockmap_init(void)
+{
+	union bpf_attr a;
+	memset(&a, 0, sizeof a);
+	a.map_type = BPF_MAP_TYPE_SOCKHASH;
+	a.key_size = 8;
+	a.value_size = 4;
+	a.max_entries = 1024;
+	int map = (int)bpf_call(BPF_MAP_CREATE, &a);
+	if (map < 0)
+		return -1;
+	struct bpf_insn prog[] = {
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_socket_cookie),
+		INSN(BPF_STX | BPF_MEM | BPF_DW, 10, 0, -8, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 1, 6, 0, 0),
+		INSN(BPF_LD | BPF_IMM | BPF_DW, 2, BPF_PSEUDO_MAP_FD, 0, map),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 3, 10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 3, 0, 0, -8),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 4, 0, 0, 0),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_sk_redirect_hash),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	static char logbuf[65536];
+	memset(&a, 0, sizeof a);
+	a.prog_type = BPF_PROG_TYPE_SK_SKB;
+	a.insns = (uint64_t)(uintptr_t)prog;
+	a.insn_cnt = sizeof prog / sizeof prog[0];
+	a.license = (uint64_t)(uintptr_t)"GPL";
+	a.log_buf = (uint64_t)(uintptr_t)logbuf;
+	a.log_size = sizeof logbuf;
+	a.log_level = 1;
+	int pfd = (int)bpf_call(BPF_PROG_LOAD, &a);
+	if (pfd < 0) {
+		fprintf(stderr, "relay-floor: BPF_PROG_LOAD: %s\n%s\n", strerror(errno), logbuf);
+		return -1;
+	}
+	memset(&a, 0, sizeof a);
+	a.target_fd = (uint32_t)map;
+	a.attach_bpf_fd = (uint32_t)pfd;
+	a.attach_type = BPF_SK_SKB_VERDICT;
+	if (bpf_call(BPF_PROG_ATTACH, &a) < 0) {
+		perror("relay-floor: BPF_PROG_ATTACH");
+		return -1;
+	}
+	g_sockmap = map;
+	return 0;
+}
+
+static int sockmap_pair(int a_fd, int b_fd)
+{
+	for (int i = 0; i < 2; i++) {
+		int self = i ? b_fd : a_fd, peer = i ? a_fd : b_fd;
+		uint64_t cookie;
+		socklen_t len = sizeof cookie;
+		if (getsockopt(self, SOL_SOCKET, SO_COOKIE, &cookie, &len) < 0)
+			return -1;
+		union bpf_attr a;
+		memset(&a, 0, sizeof a);
+		a.map_fd = (uint32_t)g_sockmap;
+		a.key = (uint64_t)(uintptr_t)&cookie;
+		a.value = (uint64_t)(uintptr_t)&peer;
+		a.flags = BPF_ANY;
+		if (bpf_call(BPF_MAP_UPDATE_ELEM, &a) < 0) {
+			perror("relay-floor: BPF_MAP_UPDATE_ELEM");
+			return -1;
+		}
+	}
+	return 0;
+}
 static int g_ep;
 static struct conn *g_dead; /* closed in this round: later events of it are skipped */
 
@@ -128,6 +217,28 @@ static void conn_close(struct conn *c)
 static void on_event(struct conn *c, int side, uint32_t ev)
 {
 	int rc = 0;
+	if (c->paired) {
+		if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			conn_close(c);
+		return;
+	}
+	/* sockmap: the first bytes from the target (the login response) are
+	 * copied; before they go, the initiator is waiting for them and has
+	 * nothing queued, so the kernel takes over both directions there. */
+	if (g_sockmap >= 0 && side == 1 && (ev & EPOLLIN)) {
+		struct dir *d = &c->d[1];
+		ssize_t n = recv(d->src, d->buf, d->cap, 0);
+		if (n <= 0 || sockmap_pair(c->fd[0], c->fd[1]) < 0 || send(d->dst, d->buf, (size_t)n, MSG_NOSIGNAL) != n) {
+			conn_close(c);
+			return;
+		}
+		c->paired = true;
+		for (int s = 0; s < 2; s++) {
+			struct epoll_event e = {.events = EPOLLRDHUP, .data.ptr = &c->side_tag[s]};
+			epoll_ctl(g_ep, EPOLL_CTL_MOD, c->fd[s], &e);
+		}
+		return;
+	}
 	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		rc = fill(&c->d[side]);
 	if (!rc && (ev & (EPOLLOUT | EPOLLERR)))
@@ -192,7 +303,7 @@ static void accept_one(int lfd, const struct sockaddr_in *up)
 		setsockopt(c->fd[s], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		c->side_tag[s] = s;
 		c->armed[s] = EPOLLIN;
-		struct epoll_event e = {.events = EPOLLIN, .data.ptr = &c->side_tag[s]};
+		struct epoll_event e = {.events = c->armed[s], .data.ptr = &c->side_tag[s]};
 		epoll_ctl(g_ep, EPOLL_CTL_ADD, c->fd[s], &e);
 	}
 }
@@ -203,10 +314,12 @@ static void on_term(int sig) { (void)sig; g_stop = 1; }
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: relay-floor LISTEN_PORT UPSTREAM_PORT [copy|splice]\n");
+		fprintf(stderr, "usage: relay-floor LISTEN_PORT UPSTREAM_PORT [copy|splice|sockmap]\n");
 		return 1;
 	}
 	g_splice = argc > 3 && strcmp(argv[3], "splice") == 0;
+	if (argc > 3 && strcmp(argv[3], "sockmap") == 0 && sockmap_init() < 0)
+		return 2;
 	struct sockaddr_in la = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
 				 .sin_port = htons((uint16_t)atoi(argv[1]))};
 	struct sockaddr_in up = la;
