@@ -85,11 +85,11 @@ static void summary(const struct monitor *m)
 		"storm-monitor: view: %" PRIu64 " journal transactions (%" PRIu64 " blocks, %" PRIu64
 		" skipped), %" PRIu64 " in-place metadata blocks, %" PRIu64 " inode changes, %" PRIu64
 		" directory blocks, %" PRIu64 " blocks corrected by bitmaps, %" PRIu64 " malformed, %" PRIu64
-		" missed\n",
+		" missed; %" PRIu64 " metadata blocks read from the volume, %" PRIu64 " inode-table reads cached\n",
 		s->writes, s->blind, s->reads, s->failed, s->other_lun, s->lines, s->denied,
 		vs.transactions,
 		vs.journal_blocks, vs.journal_skipped, vs.direct_writes, vs.inodes_changed,
-		vs.dir_blocks, vs.bitmap_blocks, vs.malformed, vs.missed);
+		vs.dir_blocks, vs.bitmap_blocks, vs.malformed, vs.missed, vs.source_reads, vs.source_cached);
 }
 
 int main(int argc, char **argv)

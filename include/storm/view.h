@@ -237,6 +237,8 @@ typedef struct storm_view_stats {
 	uint64_t overlay_bytes;    /**< bytes of metadata blocks kept as last written */
 	uint64_t ops;              /**< file operations reported */
 	uint64_t bitmap_blocks;    /**< blocks whose owner a block bitmap corrected (freed or allocated unseen) */
+	uint64_t source_reads;     /**< metadata blocks read through the volume source (not in the overlay or the inode-table cache) */
+	uint64_t source_cached;    /**< inode-table blocks served by the view's read cache instead of the source */
 } storm_view_stats;
 
 /** Fills @p out; zeros for a view that does not follow. */

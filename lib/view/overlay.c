@@ -56,6 +56,7 @@ int ov_put(struct track *t, uint64_t block, const uint8_t *data)
 {
 	struct ov_block *b = NULL;
 
+	it_forget(t, block, 1);
 	HASH_FIND(hh, t->ov, &block, sizeof(block), b);
 	if (b) {
 		memcpy(b->data, data, t->bs);
@@ -82,6 +83,7 @@ void ov_drop(struct track *t, uint64_t block)
 {
 	struct ov_block *b = NULL;
 
+	it_forget(t, block, 1);
 	HASH_FIND(hh, t->ov, &block, sizeof(block), b);
 	if (b)
 		ov_remove(t, b);
@@ -109,6 +111,7 @@ const uint8_t *tk_block(struct track *t, uint64_t block, bool old, uint8_t *buf)
 	p = ov_get(t, block);
 	if (p)
 		return p;
+	t->st.source_reads++;
 	if (t->read(t->rctx, block * t->bs, buf, t->bs))
 		return NULL;
 	return buf;

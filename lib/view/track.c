@@ -198,6 +198,11 @@ static int feed(storm_view *v, uint64_t offset, const uint8_t *data, size_t len,
 		rc = tx_apply(t);
 	else
 		tx_reset(t);
+	if (write && len && offset / t->bs < v->block_count) {
+		uint64_t last = (end - 1) / t->bs;
+
+		it_forget(t, offset / t->bs, (last < v->block_count ? last + 1 : v->block_count) - offset / t->bs);
+	}
 	return rc ? rc : t->cb_err;
 }
 
@@ -365,6 +370,7 @@ void tk_free(struct track *t)
 	dent_free(&t->tx.added);
 	jbd2_del(t->jnl);
 	ov_free(t);
+	it_free(t);
 	tail_free(t);
 	xt_free(&t->held);
 	free(t->itable);

@@ -132,6 +132,9 @@ struct track {
 	struct txn tx;
 	uint64_t stamp;          /* of the write being fed */
 	uint8_t *scratch;        /* one block for reads through the source */
+	uint64_t *it_tag;        /* itcache.c: block + 1 per slot, 0 empty */
+	uint8_t *it_data;
+	uint32_t it_slots;
 	storm_view_stats st;
 	int cb_err;              /* first non-zero callback return */
 };
@@ -145,6 +148,12 @@ void ov_free(struct track *t);
 /* Content of @p block: before the transaction (@p old) or now.  Reads through
  * the source into @p buf when no write replaced the block.  NULL on error. */
 const uint8_t *tk_block(struct track *t, uint64_t block, bool old, uint8_t *buf);
+
+/* itcache.c: tk_block() for inode-table blocks, with a read cache in front of
+ * the source; it_forget() drops blocks a write touched or the overlay took. */
+const uint8_t *it_block(struct track *t, uint64_t block, bool old, uint8_t *buf);
+void it_forget(struct track *t, uint64_t first, uint64_t count);
+void it_free(struct track *t);
 
 /* inode.c */
 void ino_parse(const uint8_t *raw, size_t size, struct ino_info *out);

@@ -499,3 +499,101 @@ Test(follow, block_bitmap_frees_and_allocates)
 	cr_expect_eq(s.n, 0, "a bitmap alone is no file operation");
 	scen_end(&s);
 }
+
+/* Block @p lblk of @p path, by debugfs bmap. */
+static uint64_t file_block(const char *image, const char *path, unsigned lblk)
+{
+	struct image im = { 0 };
+	char script[256];
+	unsigned long long b = 0;
+
+	snprintf(im.path, sizeof(im.path), "%s", image);
+	snprintf(im.dir, sizeof(im.dir), "%s", "/tmp");
+	snprintf(script, sizeof(script), "bmap %s %u\n", path, lblk);
+	char *out = oracle_debugfs(&im, script);
+	const char *p = strstr(out, "bmap");
+
+	p = p ? strchr(p, '\n') : NULL;
+	cr_assert(p && sscanf(p + 1, "%llu", &b) == 1, "debugfs bmap: %s", out);
+	free(out);
+	return b;
+}
+
+/* The inode-table block holding @p path's inode, by debugfs imap. */
+static uint64_t inode_block(const char *image, const char *path)
+{
+	struct image im = { 0 };
+	char script[256];
+	unsigned long long b = 0;
+
+	snprintf(im.path, sizeof(im.path), "%s", image);
+	snprintf(im.dir, sizeof(im.dir), "%s", "/tmp");
+	snprintf(script, sizeof(script), "imap %s\n", path);
+	char *out = oracle_debugfs(&im, script);
+	const char *p = strstr(out, "located at block ");
+
+	cr_assert(p && sscanf(p + strlen("located at block "), "%llu", &b) == 1, "debugfs imap: %s", out);
+	free(out);
+	return b;
+}
+
+static void write_from(storm_view *v, const char *image, uint64_t block, uint32_t bs)
+{
+	uint8_t *buf = malloc(bs);
+	int fd = open(image, O_RDONLY);
+
+	cr_assert(buf && fd >= 0);
+	read_block(fd, block, bs, buf);
+	cr_assert_eq(storm_view_write(v, block * bs, buf, bs, 3), 0);
+	close(fd);
+	free(buf);
+}
+
+/* Every reported write piece clips at its file's size, read from the inode:
+ * repeated writes to a file read its inode-table block from the volume once,
+ * and a size the file system changes afterwards is the one that clips. */
+Test(follow, inode_reads_are_cached_and_follow_the_size)
+{
+	struct scen s;
+	char script[512];
+
+	SKIP_WITHOUT_TOOLS();
+	scen_begin(&s, "-b 4096", NULL);
+	sources(&s, script, sizeof(script));
+	snprintf(script, sizeof(script), "write %s/s100k t\n", s.im.dir);
+	oracle_debugfs_w(s.im.path, script);
+	cr_assert_eq(oracle_sh("cp --sparse=always '%s' '%s'", s.im.path, s.after), 0);
+	oracle_debugfs_w(s.after, "sif t size 98304\n"); /* block 24 now past the end */
+	uint64_t b0 = file_block(s.im.path, "t", 0), b24 = file_block(s.im.path, "t", 24);
+	uint64_t ib = inode_block(s.im.path, "t");
+
+	s.v = open_view(s.im.path, &s.src);
+	cr_assert_eq(storm_view_follow(s.v, storm_blocksrc_file_read, s.src, on_fop, &s), 0);
+	uint32_t bs = storm_view_block_size(s.v);
+	storm_view_stats st0, st;
+
+	storm_view_stats_get(s.v, &st0);
+	for (int i = 0; i < 3; i++)
+		write_from(s.v, s.im.path, b0, bs);
+	write_from(s.v, s.im.path, b24, bs);
+	storm_view_stats_get(s.v, &st);
+	cr_expect_eq(st.source_reads - st0.source_reads, 1, "one read of the inode-table block, not %llu",
+		     (unsigned long long)(st.source_reads - st0.source_reads));
+	cr_expect_eq(st.source_cached - st0.source_cached, 3);
+	cr_assert_eq(s.n, 4);
+	for (int i = 0; i < 3; i++)
+		cr_expect(s.r[i].op == STORM_FOP_WRITE && s.r[i].offset == 0 && s.r[i].length == bs);
+	cr_expect_eq(s.r[3].offset, 24ull * bs);
+	cr_expect_eq(s.r[3].length, 100000 - 24ull * bs, "clipped at the size: %llu",
+		     (unsigned long long)s.r[3].length);
+
+	write_from(s.v, s.after, ib, bs); /* the inode block, in place: size 98304 */
+	EXPECT_OP(&s, STORM_FOP_TRUNCATE, "/t", NULL);
+	size_t before = s.n;
+
+	write_from(s.v, s.im.path, b24, bs); /* past the new end: no file bytes */
+	write_from(s.v, s.im.path, b0, bs);
+	cr_assert_eq(s.n, before + 1, "%zu operations after the truncate", s.n - before);
+	cr_expect(s.r[before].op == STORM_FOP_WRITE && s.r[before].offset == 0);
+	scen_end(&s);
+}
