@@ -4,7 +4,7 @@
 #
 #   tests/fuzz/run.sh [--merge] [--build-dir DIR] SECONDS [TARGET...]
 #
-# TARGET is parser, tracker, tcp, view, jbd2 or follow (default: all six).  The committed corpus
+# TARGET is parser, tracker, tcp, view, jbd2, follow or relay (default: all seven).  The committed corpus
 # (tests/fuzz/corpus/TARGET) is only read, unless --merge is given: then the
 # inputs that add coverage are merged into it (-merge=1) after the run.
 # Crash, leak and timeout inputs are written to BUILD_DIR/fuzz-artifacts/.
@@ -26,7 +26,7 @@ done
 [ $# -ge 1 ] && [[ $1 =~ ^[0-9]+$ ]] || { echo "usage: $0 [--merge] [--build-dir DIR] SECONDS [TARGET...]" >&2; exit 2; }
 secs=$1; shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(parser tracker tcp view jbd2 follow)
+[ ${#targets[@]} -gt 0 ] || targets=(parser tracker tcp view jbd2 follow relay)
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
     CC=${CC:-clang} cmake -S "$src" -B "$build" -DSTORM_BUILD_FUZZ=ON -DSTORM_BUILD_TESTS=OFF \
