@@ -49,6 +49,10 @@ extern "C" {
 #define STORM_RELAY_DEFAULT_BUFFER (4u * 1024 * 1024)
 /** Default bound on connections relayed at once. */
 #define STORM_RELAY_DEFAULT_CONNS 256
+/** Default time the target may take to accept the relay's connection, in ms. */
+#define STORM_RELAY_DEFAULT_CONNECT_MS 10000u
+/** Default time from the target's accept to Full Feature Phase (the Login), in ms. */
+#define STORM_RELAY_DEFAULT_LOGIN_MS 30000u
 
 /** How traffic is intercepted. */
 typedef enum storm_relay_mode {
@@ -125,6 +129,19 @@ typedef int (*storm_relay_io_data_cb)(storm_relay *r, storm_conn *c, storm_io *i
 				      uint64_t offset, uint8_t *data, size_t len, void *user);
 /** A task ended (see storm_io_done_cb). */
 typedef int (*storm_relay_io_done_cb)(storm_relay *r, storm_conn *c, storm_io *io, void *user);
+
+/**
+ * Sets the deadlines of a connection before Full Feature Phase: @p connect_ms
+ * for the target to accept the relay's connection, then @p login_ms for the
+ * Login to complete (a discovery session's too).  A connection past its
+ * deadline is closed on both sides with -ETIMEDOUT (the close hook says so),
+ * freeing its slot: an unreachable target, or a peer that connects and never
+ * logs in, cannot hold the relay's connections.  0 turns a deadline off.
+ * Kept to within a quarter of a second.  Defaults:
+ * STORM_RELAY_DEFAULT_CONNECT_MS, STORM_RELAY_DEFAULT_LOGIN_MS.
+ */
+STORM_EXTERN void storm_relay_config_set_timeouts(storm_relay_config *cfg, unsigned connect_ms,
+						  unsigned login_ms);
 
 /** Allocates an empty hooks table.  @return 0 or -ENOMEM. */
 STORM_EXTERN int storm_relay_callbacks_new(storm_relay_callbacks **cbs);

@@ -13,6 +13,8 @@ STORM_EXTERN int storm_relay_config_new(storm_relay_config **cfg)
 		return -ENOMEM;
 	(*cfg)->max_conns = STORM_RELAY_DEFAULT_CONNS;
 	(*cfg)->max_buffered = STORM_RELAY_DEFAULT_BUFFER;
+	(*cfg)->connect_ms = STORM_RELAY_DEFAULT_CONNECT_MS;
+	(*cfg)->login_ms = STORM_RELAY_DEFAULT_LOGIN_MS;
 	return 0;
 }
 
@@ -79,6 +81,13 @@ STORM_EXTERN void storm_relay_config_set_limits(storm_relay_config *cfg, size_t 
 {
 	cfg->max_conns = max_conns ? max_conns : 1;
 	cfg->max_buffered = max_buffered < 65536 ? 65536 : max_buffered;
+}
+
+STORM_EXTERN void storm_relay_config_set_timeouts(storm_relay_config *cfg, unsigned connect_ms,
+						 unsigned login_ms)
+{
+	cfg->connect_ms = connect_ms;
+	cfg->login_ms = login_ms;
 }
 
 STORM_EXTERN int storm_relay_callbacks_new(storm_relay_callbacks **cbs)

@@ -282,6 +282,7 @@ static int finish_connect(storm_conn *c)
 	if (err)
 		return err;
 	c->connecting = false;
+	deadline_set(c, c->relay->cfg.login_ms);
 	tune(c->fd[1]);
 	return flush_dir(c, STORM_I2T);
 }
@@ -401,6 +402,8 @@ static int conn_setup(storm_conn *c, int fd, const struct sockaddr_storage *peer
 		rc = connect_upstream(c, &dst);
 	if (!rc)
 		rc = register_sides(c);
+	if (!rc)
+		deadline_set(c, c->connecting ? r->cfg.connect_ms : r->cfg.login_ms);
 	return rc;
 }
 

@@ -51,8 +51,11 @@ static int setup(storm_relay *r)
 	struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &r->wake_tag};
 	if (epoll_ctl(r->ep, EPOLL_CTL_ADD, r->wakefd, &wev) < 0)
 		return -errno;
+	int rc = deadline_setup(r);
+	if (rc)
+		return rc;
 	for (unsigned i = 0; i < r->cfg.nlisten; i++) {
-		int rc = listen_one(r, i);
+		rc = listen_one(r, i);
 		if (rc)
 			return rc;
 	}
@@ -74,7 +77,7 @@ STORM_EXTERN int storm_relay_new(storm_relay **rp, const storm_relay_config *cfg
 	if (cbs)
 		r->cb = *cbs;
 	r->user = user;
-	r->ep = r->stopfd = r->wakefd = -1;
+	r->ep = r->stopfd = r->wakefd = r->timerfd = -1;
 	for (unsigned i = 0; i < RELAY_MAX_LISTEN; i++)
 		r->lfd[i] = -1;
 	int rc = setup(r);
@@ -109,6 +112,8 @@ STORM_EXTERN void storm_relay_del(storm_relay *r)
 		close(r->stopfd);
 	if (r->wakefd >= 0)
 		close(r->wakefd);
+	if (r->timerfd >= 0)
+		close(r->timerfd);
 	if (r->ep >= 0)
 		close(r->ep);
 	storm_session_callbacks_del(r->scb);
@@ -137,6 +142,9 @@ static void dispatch(storm_relay *r, const struct epoll_event *ev)
 		(void)rd; /* the resume list is walked every round anyway */
 		break;
 	}
+	case TAG_TIMER:
+		deadline_sweep(r);
+		break;
 	case TAG_LISTEN:
 		conn_accept(r, r->lfd[t->index]);
 		break;

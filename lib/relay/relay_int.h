@@ -30,6 +30,7 @@ struct storm_relay_config {
 	unsigned niqn;
 	size_t max_conns;
 	size_t max_buffered;
+	unsigned connect_ms, login_ms; /* 0: no deadline */
 	bool rewrite_discovery;
 };
 
@@ -43,7 +44,7 @@ struct storm_relay_callbacks {
 };
 
 /* What an epoll event points at. */
-enum tag_kind { TAG_STOP, TAG_WAKE, TAG_LISTEN, TAG_CONN };
+enum tag_kind { TAG_STOP, TAG_WAKE, TAG_TIMER, TAG_LISTEN, TAG_CONN };
 struct tag {
 	enum tag_kind kind;
 	int index;            /* listener index, or the conn side (0 initiator, 1 target) */
@@ -66,6 +67,7 @@ struct storm_conn {
 	bool eof[2];              /* the source of this direction finished */
 	bool shut[2];             /* FIN passed on to this direction's destination */
 	bool connecting;
+	uint64_t deadline;        /* CLOCK_MONOTONIC ms for connect or Login; 0 none (deadline.c) */
 	bool opened;              /* the open hook accepted it: the close hook follows */
 	bool dead;
 	int err;                  /* why it failed, 0 if it did not */
@@ -111,6 +113,9 @@ struct storm_relay {
 	int wakefd;               /* eventfd written by storm_conn_release() */
 	struct tag wake_tag;
 	storm_conn *resume;       /* released connections, resumed in the next round */
+	int timerfd;              /* ticks while a connection has a deadline */
+	struct tag timer_tag;
+	bool ticking;
 	int lfd[RELAY_MAX_LISTEN];
 	struct tag ltag[RELAY_MAX_LISTEN];
 	storm_conn *conns;        /* live */
@@ -122,6 +127,14 @@ struct storm_relay {
 };
 
 /* addr.c */
+/* deadline.c */
+int deadline_setup(storm_relay *r);
+/* Gives @p c a deadline @p ms from now (0: none). */
+void deadline_set(storm_conn *c, unsigned ms);
+/* On a tick: clears the deadlines of connections in Full Feature Phase and
+ * fails those past theirs. */
+void deadline_sweep(storm_relay *r);
+
 int addr_parse(const char *s, struct sockaddr_storage *out);
 int cidr_parse(const char *s, struct cidr *out);
 bool cidr_match(const struct cidr *c, const struct sockaddr_storage *sa);

@@ -21,6 +21,11 @@
 #   e  memory bound: relay with -b 1048576, tgtd stopped, a qemu-io writer
 #      blocked in it plus 4 clients pushing 64 MiB each of valid PDUs: the
 #      relay's VmRSS (sampled for 5 s) must stay under 64 MiB
+#   f  silent peers: relay with -c 4 --login-timeout 1000; 4 connections that
+#      never send a byte take every slot; the relay must close each (EOF at
+#      the client, "Connection timed out" in its log) within 1-3 s, then a
+#      1.6 s workload logs in and completes uncut (the deadline ends at the
+#      Login)
 #
 # Every sub-case ends by stopping its relay with SIGTERM: exit status 0 and no
 # sanitizer report in its log (CTest runs this in the plain and the ASan build:
@@ -35,7 +40,7 @@ require_root
 require_cmd tgtd tgtadm qemu-io python3 ss timeout setsid stdbuf nm
 require_relay
 
-CASES=${STORM_FAULT_CASES:-a b c d e}
+CASES=${STORM_FAULT_CASES:-a b c d e f}
 IQN=iqn.2024-01.storm.test:relay-faults
 IMG=$WORK/lun.img
 MiB=1048576
@@ -455,6 +460,58 @@ case_e() {
     [ "$(grep -c '^wrote ' "$WORK/qio-e.log")" -eq 17 ] || { case_fail "the writer did $(grep -c '^wrote ' "$WORK/qio-e.log") of 17 writes"; return 1; }
     note "writer done $(ms_since "$t") ms after the stop"
     verify e $((224 * MiB)) $((256 * MiB)) || return 1
+}
+
+cat >"$WORK/silent.py" <<'PY'
+# silent.py PORT N SECS: N connections to 127.0.0.1:PORT that send nothing;
+# prints when the relay closed each, fails if one is still open after SECS.
+import socket, sys, time
+port, n, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+t0 = time.monotonic()
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+for s in socks:
+    s.settimeout(0.05)
+closed = {}
+while len(closed) < n and time.monotonic() - t0 < secs:
+    for i, s in enumerate(socks):
+        if i in closed:
+            continue
+        try:
+            if s.recv(4096) == b"":
+                closed[i] = time.monotonic() - t0
+        except socket.timeout:
+            pass
+        except OSError:
+            closed[i] = time.monotonic() - t0
+if len(closed) < n:
+    print(f"{n - len(closed)} of {n} silent connections still open after {secs} s")
+    sys.exit(1)
+ms = sorted(int(v * 1000) for v in closed.values())
+print(f"{n} silent connections closed by the relay after {ms[0]}-{ms[-1]} ms")
+sys.exit(0 if ms[0] >= 900 else 2)
+PY
+
+case_f() {
+    local i t qpid rc out
+    stop_relay || return 1
+    start_relay -c 4 --login-timeout 1000
+    out=$(timeout -k 1 15 python3 "$WORK/silent.py" "$RPORT" 4 5 2>&1); rc=$?
+    [ "$rc" -eq 0 ] || { echo "$out" >&2; case_fail "silent connections not closed at the login deadline (rc $rc)"; return 1; }
+    note "$out"
+    [ "$(grep -c 'Connection timed out' "$RELAY_LOG")" -eq 4 ] \
+        || { grep 'close' "$RELAY_LOG" >&2; case_fail "the relay's log does not say the 4 timed out"; return 1; }
+    : >"$WORK/spec-f"
+    for ((i = 0; i < 16; i++)); do spec_add f $((192 * MiB + i * MiB)) $MiB $((0x30 + i)); done
+    spec_writes f 100
+    t=$(now_s)
+    qio_start "$WORK/qio-f.log" "${QIO_ARGS[@]}"; qpid=$QIO_PID
+    wait_bounded "$qpid" 60; rc=$?
+    [ "$rc" -eq 0 ] || { case_fail "qemu-io exited $rc"; return 1; }
+    qio_ok "$WORK/qio-f.log" 16 || return 1
+    [ "$(grep -c 'storm-relay: open' "$RELAY_LOG")" -eq 5 ] \
+        || { case_fail "the workload reconnected: $(grep -c 'storm-relay: open' "$RELAY_LOG") opens"; return 1; }
+    note "logged-in workload ran $(ms_since "$t") ms on one connection, past the 1 s login deadline"
+    verify f $((192 * MiB)) $((208 * MiB)) || return 1
 }
 
 # ------------------------------------------------------------------- main --

@@ -167,12 +167,31 @@ static void dead_port(char *addr, size_t len)
 	close(fd);
 }
 
+static int g_filler[2] = {-1, -1};
+
+/* Makes listener @p fd drop every further SYN: no accept queue, and the one
+ * connection it still takes is taken by a filler socket. */
+static void blackhole(int fd, const char *addr)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	sa.sin_port = htons((uint16_t)atoi(strrchr(addr, ':') + 1));
+	cr_assert_eq(listen(fd, 0), 0);
+	for (int i = 0; i < 2; i++) {
+		g_filler[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		cr_assert_geq(g_filler[i], 0);
+		connect(g_filler[i], (struct sockaddr *)&sa, sizeof sa);
+	}
+	usleep(50 * 1000);
+}
+
 struct fx_opts {
 	const char *allow_addr;
 	const char *allow_iqn;
 	size_t max_buffered;
 	bool unreachable;
+	bool blackhole;           /* the target's listener drops SYNs (accept queue full) */
 	int target_rcvbuf;
+	unsigned connect_ms, login_ms; /* deadlines, when either is set */
 };
 
 static void fx_start(const struct fx_opts *o)
@@ -184,6 +203,8 @@ static void fx_start(const struct fx_opts *o)
 		dead_port(fx.target, sizeof fx.target);
 	else
 		fx.tlfd = listener(fx.target, sizeof fx.target, o ? o->target_rcvbuf : 0);
+	if (o && o->blackhole)
+		blackhole(fx.tlfd, fx.target);
 
 	storm_relay_config *cfg;
 	storm_relay_callbacks *cbs;
@@ -196,6 +217,8 @@ static void fx_start(const struct fx_opts *o)
 		cr_assert_eq(storm_relay_config_allow_iqn(cfg, o->allow_iqn), 0);
 	if (o && o->max_buffered)
 		storm_relay_config_set_limits(cfg, 8, o->max_buffered);
+	if (o && (o->connect_ms || o->login_ms))
+		storm_relay_config_set_timeouts(cfg, o->connect_ms, o->login_ms);
 	cr_assert_eq(storm_relay_callbacks_new(&cbs), 0);
 	storm_relay_callbacks_set_open(cbs, h_open);
 	storm_relay_callbacks_set_close(cbs, h_close);
@@ -216,6 +239,11 @@ static void fx_stop(void)
 {
 	storm_relay_del(fx.r);
 	fx.r = NULL;
+	for (int i = 0; i < 2; i++) {
+		if (g_filler[i] >= 0)
+			close(g_filler[i]);
+		g_filler[i] = -1;
+	}
 	if (fx.tlfd >= 0)
 		close(fx.tlfd);
 }
@@ -249,6 +277,12 @@ static bool no_conns(void *arg)
 {
 	(void)arg;
 	return storm_relay_connections(fx.r) == 0;
+}
+
+static bool one_conn(void *arg)
+{
+	(void)arg;
+	return storm_relay_connections(fx.r) == 1;
 }
 
 /* A non-blocking client connected to the relay. */
@@ -835,6 +869,50 @@ Test(relay, upstream_unreachable)
 	cr_assert(pump_until(no_conns, NULL, 1000));
 	cr_assert_eq(fx.s.last_err, -ECONNREFUSED, "%s", storm_strerror(fx.s.last_err));
 	close(cfd);
+}
+
+/* A target that never accepts: the relay gives up after the connect
+ * deadline and closes the initiator, instead of the kernel's two minutes of
+ * SYN retries with a slot held. */
+Test(relay, connect_deadline)
+{
+	struct fx_opts o = {.blackhole = true, .connect_ms = 300, .login_ms = 5000};
+	fx_start(&o);
+	int cfd = client(0);
+	double t0 = now_ms();
+	cr_assert(pump_until(one_conn, NULL, 2000), "the relay did not accept");
+	cr_assert(pump_until(no_conns, NULL, 3000), "still %zu connections", storm_relay_connections(fx.r));
+	double took = now_ms() - t0;
+	cr_expect(took >= 250 && took < 1500, "closed after %.0f ms", took);
+	cr_assert_eq(fx.s.last_err, -ETIMEDOUT, "%s", storm_strerror(fx.s.last_err));
+	assert_closed(cfd, "initiator");
+	close(cfd);
+}
+
+/* A peer that connects and never logs in is closed at the login deadline,
+ * on both sides; a connection that logged in has no deadline. */
+Test(relay, login_deadline)
+{
+	struct fx_opts o = {.connect_ms = 1000, .login_ms = 300};
+	fx_start(&o);
+	int idle = client(0);
+	int idle_t = accept_target(2000);
+	cr_assert_geq(idle_t, 0);
+	int cfd = client(0), tfd = accept_target(2000);
+	cr_assert_geq(tfd, 0);
+	login(cfd, tfd);
+	double t0 = now_ms();
+	pump_for(1200);
+	cr_assert_eq(storm_relay_connections(fx.r), 1, "%zu connections after %.0f ms",
+		     storm_relay_connections(fx.r), now_ms() - t0);
+	cr_assert_eq(fx.s.last_err, -ETIMEDOUT, "%s", storm_strerror(fx.s.last_err));
+	assert_closed(idle, "idle initiator");
+	assert_closed(idle_t, "idle target side");
+	ping(cfd, tfd, 7); /* the logged-in one goes on */
+	close(idle);
+	close(idle_t);
+	close(cfd);
+	close(tfd);
 }
 
 /* The open hook's nonzero answer refuses the connection. */

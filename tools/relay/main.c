@@ -37,6 +37,8 @@ static void usage(FILE *out)
 		"  -i, --allow-iqn IQN       accept only these initiator names (repeatable)\n"
 		"  -c, --max-conns N         connections at once (default %u)\n"
 		"  -b, --buffer BYTES        bytes buffered per connection and direction (default %u)\n"
+		"      --connect-timeout MS  time the target may take to accept (default %u; 0: none)\n"
+		"      --login-timeout MS    time from then to the end of the Login (default %u; 0: none)\n"
 		"  -r, --rewrite-discovery   make SendTargets answers point at the relay\n"
 		"      --touch               read every data byte in a hook (for measurements)\n"
 		"      --refuse-writes LBA+COUNT\n"
@@ -46,7 +48,8 @@ static void usage(FILE *out)
 		"  -h, --help\n\n"
 		"SIGINT or SIGTERM stops it cleanly.  Exit status: 0 after a stop, 1 bad usage,\n"
 		"2 cannot listen, 3 event loop failure.\n",
-		STORM_RELAY_DEFAULT_CONNS, STORM_RELAY_DEFAULT_BUFFER);
+		STORM_RELAY_DEFAULT_CONNS, STORM_RELAY_DEFAULT_BUFFER, STORM_RELAY_DEFAULT_CONNECT_MS,
+		STORM_RELAY_DEFAULT_LOGIN_MS);
 }
 
 static double now(void)
@@ -173,7 +176,22 @@ static void on_signal(int sig)
 		storm_relay_stop(g_relay);
 }
 
-static int apply(storm_relay_config *cfg, int c, const char *arg, size_t *conns, size_t *buffer)
+/* The numeric settings, applied together after the options are read. */
+struct nums {
+	size_t conns, buffer;
+	unsigned long connect_ms, login_ms;
+};
+
+/* A millisecond count up to a day.  0 or -EINVAL. */
+static int parse_ms(const char *arg, unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtoul(arg, &end, 10);
+	return errno || end == arg || *end || *out > 86400000ul ? -EINVAL : 0;
+}
+
+static int apply(storm_relay_config *cfg, int c, const char *arg, struct nums *n)
 {
 	char *end;
 	switch (c) {
@@ -183,8 +201,10 @@ static int apply(storm_relay_config *cfg, int c, const char *arg, size_t *conns,
 	case 'r': storm_relay_config_set_rewrite_discovery(cfg, true); return 0;
 	case 'a': return storm_relay_config_allow_address(cfg, arg);
 	case 'i': return storm_relay_config_allow_iqn(cfg, arg);
-	case 'c': *conns = strtoul(arg, &end, 10); return *end || !*conns ? -EINVAL : 0;
-	case 'b': *buffer = strtoul(arg, &end, 10); return *end || !*buffer ? -EINVAL : 0;
+	case 'c': n->conns = strtoul(arg, &end, 10); return *end || !n->conns ? -EINVAL : 0;
+	case 'b': n->buffer = strtoul(arg, &end, 10); return *end || !n->buffer ? -EINVAL : 0;
+	case 'C': return parse_ms(arg, &n->connect_ms);
+	case 'L': return parse_ms(arg, &n->login_ms);
 	default: return -EINVAL;
 	}
 }
@@ -270,10 +290,12 @@ int main(int argc, char **argv)
 		{"max-conns", required_argument, NULL, 'c'}, {"buffer", required_argument, NULL, 'b'},
 		{"rewrite-discovery", no_argument, NULL, 'r'}, {"touch", no_argument, NULL, 'T'}, {"quiet", no_argument, NULL, 'q'},
 		{"refuse-writes", required_argument, NULL, 'W'},
+		{"connect-timeout", required_argument, NULL, 'C'}, {"login-timeout", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	storm_relay_config *cfg;
-	size_t conns = STORM_RELAY_DEFAULT_CONNS, buffer = STORM_RELAY_DEFAULT_BUFFER;
+	struct nums n = {STORM_RELAY_DEFAULT_CONNS, STORM_RELAY_DEFAULT_BUFFER, STORM_RELAY_DEFAULT_CONNECT_MS,
+			 STORM_RELAY_DEFAULT_LOGIN_MS};
 	const char *events = NULL;
 	int c;
 	if (storm_relay_config_new(&cfg))
@@ -294,9 +316,11 @@ int main(int argc, char **argv)
 					optarg);
 				return 1;
 			}
-		} else if (c == '?' || apply(cfg, c, optarg, &conns, &buffer)) {
+		} else if (c == '?' || apply(cfg, c, optarg, &n)) {
+			char flag[3] = {'-', (char)c, 0};
+			const char *name = c == 'C' ? "--connect-timeout" : c == 'L' ? "--login-timeout" : flag;
 			if (c != '?')
-				fprintf(stderr, "storm-relay: bad value for -%c: %s\n", c, optarg);
+				fprintf(stderr, "storm-relay: bad value for %s: %s\n", name, optarg);
 			usage(stderr);
 			return 1;
 		}
@@ -305,7 +329,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	storm_relay_config_set_limits(cfg, conns, buffer);
+	storm_relay_config_set_limits(cfg, n.conns, n.buffer);
+	storm_relay_config_set_timeouts(cfg, (unsigned)n.connect_ms, (unsigned)n.login_ms);
 	if (events) {
 		int rc = open_events(events);
 		if (rc) {
