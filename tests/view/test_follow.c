@@ -438,23 +438,58 @@ Test(follow, hostile_metadata_is_contained)
 	scen_end(&s);
 }
 
-/* The first block of @p path in the image, by debugfs bmap. */
-static uint64_t first_block(const char *image, const char *path)
+/* What debugfs prints for @p cmd on @p image (to be freed). */
+static char *debugfs_out(const char *image, const char *cmd)
 {
 	struct image im = { 0 };
-	char script[256];
-	unsigned long long b = 0;
 
 	snprintf(im.path, sizeof(im.path), "%s", image);
 	snprintf(im.dir, sizeof(im.dir), "%s", "/tmp");
-	snprintf(script, sizeof(script), "bmap %s 0\n", path);
-	char *out = oracle_debugfs(&im, script);
+	return oracle_debugfs(&im, cmd);
+}
+
+/* Block @p lblk of @p path, by debugfs bmap. */
+static uint64_t file_block(const char *image, const char *path, unsigned lblk)
+{
+	char cmd[256];
+	unsigned long long b = 0;
+
+	snprintf(cmd, sizeof(cmd), "bmap %s %u\n", path, lblk);
+	char *out = debugfs_out(image, cmd);
 	const char *p = strstr(out, "bmap");
 
 	p = p ? strchr(p, '\n') : NULL;
 	cr_assert(p && sscanf(p + 1, "%llu", &b) == 1, "debugfs bmap: %s", out);
 	free(out);
 	return b;
+}
+
+/* The inode-table block holding @p path's inode, by debugfs imap. */
+static uint64_t inode_block(const char *image, const char *path)
+{
+	char cmd[256];
+	unsigned long long b = 0;
+
+	snprintf(cmd, sizeof(cmd), "imap %s\n", path);
+	char *out = debugfs_out(image, cmd);
+	const char *p = strstr(out, "located at block ");
+
+	cr_assert(p && sscanf(p + strlen("located at block "), "%llu", &b) == 1, "debugfs imap: %s", out);
+	free(out);
+	return b;
+}
+
+/* A 4 KiB-block image holding /t (100,000 bytes), copied as the "after"
+ * image for the test to change. */
+static void scen_with_t(struct scen *s)
+{
+	char script[512];
+
+	scen_begin(s, "-b 4096", NULL);
+	sources(s, script, sizeof(script));
+	snprintf(script, sizeof(script), "write %s/s100k t\n", s->im.dir);
+	oracle_debugfs_w(s->im.path, script);
+	cr_assert_eq(oracle_sh("cp --sparse=always '%s' '%s'", s->im.path, s->after), 0);
 }
 
 /* A block bitmap written alone corrects the owners: blocks it frees under a
@@ -465,12 +500,8 @@ Test(follow, block_bitmap_frees_and_allocates)
 	char script[512];
 
 	SKIP_WITHOUT_TOOLS();
-	scen_begin(&s, "-b 4096", NULL);
-	sources(&s, script, sizeof(script));
-	snprintf(script, sizeof(script), "write %s/s100k t\n", s.im.dir);
-	oracle_debugfs_w(s.im.path, script);
-	cr_assert_eq(oracle_sh("cp --sparse=always '%s' '%s'", s.im.path, s.after), 0);
-	uint64_t tb = first_block(s.im.path, "t");
+	scen_with_t(&s);
+	uint64_t tb = file_block(s.im.path, "t", 0);
 	uint64_t fb = 10000; /* free in a fresh 64 MiB image */
 
 	snprintf(script, sizeof(script), "freeb %llu 3\nsetb %llu 5\n", (unsigned long long)tb + 2,
@@ -500,43 +531,6 @@ Test(follow, block_bitmap_frees_and_allocates)
 	scen_end(&s);
 }
 
-/* Block @p lblk of @p path, by debugfs bmap. */
-static uint64_t file_block(const char *image, const char *path, unsigned lblk)
-{
-	struct image im = { 0 };
-	char script[256];
-	unsigned long long b = 0;
-
-	snprintf(im.path, sizeof(im.path), "%s", image);
-	snprintf(im.dir, sizeof(im.dir), "%s", "/tmp");
-	snprintf(script, sizeof(script), "bmap %s %u\n", path, lblk);
-	char *out = oracle_debugfs(&im, script);
-	const char *p = strstr(out, "bmap");
-
-	p = p ? strchr(p, '\n') : NULL;
-	cr_assert(p && sscanf(p + 1, "%llu", &b) == 1, "debugfs bmap: %s", out);
-	free(out);
-	return b;
-}
-
-/* The inode-table block holding @p path's inode, by debugfs imap. */
-static uint64_t inode_block(const char *image, const char *path)
-{
-	struct image im = { 0 };
-	char script[256];
-	unsigned long long b = 0;
-
-	snprintf(im.path, sizeof(im.path), "%s", image);
-	snprintf(im.dir, sizeof(im.dir), "%s", "/tmp");
-	snprintf(script, sizeof(script), "imap %s\n", path);
-	char *out = oracle_debugfs(&im, script);
-	const char *p = strstr(out, "located at block ");
-
-	cr_assert(p && sscanf(p + strlen("located at block "), "%llu", &b) == 1, "debugfs imap: %s", out);
-	free(out);
-	return b;
-}
-
 static void write_from(storm_view *v, const char *image, uint64_t block, uint32_t bs)
 {
 	uint8_t *buf = malloc(bs);
@@ -555,14 +549,9 @@ static void write_from(storm_view *v, const char *image, uint64_t block, uint32_
 Test(follow, inode_reads_are_cached_and_follow_the_size)
 {
 	struct scen s;
-	char script[512];
 
 	SKIP_WITHOUT_TOOLS();
-	scen_begin(&s, "-b 4096", NULL);
-	sources(&s, script, sizeof(script));
-	snprintf(script, sizeof(script), "write %s/s100k t\n", s.im.dir);
-	oracle_debugfs_w(s.im.path, script);
-	cr_assert_eq(oracle_sh("cp --sparse=always '%s' '%s'", s.im.path, s.after), 0);
+	scen_with_t(&s);
 	oracle_debugfs_w(s.after, "sif t size 98304\n"); /* block 24 now past the end */
 	uint64_t b0 = file_block(s.im.path, "t", 0), b24 = file_block(s.im.path, "t", 24);
 	uint64_t ib = inode_block(s.im.path, "t");
