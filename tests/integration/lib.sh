@@ -365,6 +365,38 @@ sanitizer_report() {
 proc_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 proc_fd_count() { local a=(/proc/"$1"/fd/*); [ -e "${a[0]}" ] && echo "${#a[@]}" || echo 0; }
 
+# loop_release LOOPVAR MNT : unmounts MNT (lazily when it will not go) and
+# detaches the loop device whose name variable LOOPVAR holds, then empties
+# LOOPVAR.  Nothing when LOOPVAR is empty: safe in cleanup traps.
+loop_release() {
+    local -n _loop=$1
+    [ -n "$_loop" ] || return 0
+    mountpoint -q "$2" && { timeout -k 2 30 umount "$2" || umount -l "$2"; }
+    timeout -k 2 10 losetup -d "$_loop" 2>/dev/null
+    _loop=
+}
+
+# random_files DIR SEED NAME:BYTES... : files of random bytes from one
+# generator seeded with SEED (an integer, e.g. 0x4d4f4e), in the order given.
+random_files() {
+    python3 - "$@" <<'PY' || fail "cannot write the source files in $1"
+import os, random, sys
+rng = random.Random(int(sys.argv[2], 0))
+for spec in sys.argv[3:]:
+    name, size = spec.split(":")
+    with open(os.path.join(sys.argv[1], name), "wb") as f:
+        f.write(rng.randbytes(int(size)))
+PY
+}
+
+# mkfs_ext4 IMG SIZE BLOCKSIZE : a fresh ext4 image with its inode tables and
+# journal written out (no lazy init to race the tests' own writes).
+mkfs_ext4() {
+    truncate -s "$2" "$1" || fail "cannot create $1"
+    run_to 60 mkfs.ext4 -q -F -b "$3" -E lazy_itable_init=0,lazy_journal_init=0 "$1" >"$WORK/mkfs.log" 2>&1 \
+        || fail "mkfs.ext4 failed (see $WORK/mkfs.log)"
+}
+
 require_fuse() {
     [ -c /dev/fuse ] || skip "/dev/fuse is missing (FUSE export impossible)"
     require_cmd qemu-storage-daemon

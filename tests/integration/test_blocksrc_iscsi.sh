@@ -47,16 +47,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
 # -------------------------------------------------------------- the image --
 mkdir -p "$WORK/src"
-python3 - "$WORK/src" <<'PY' || fail "cannot write the source files"
-import os, random, sys
-rng = random.Random(0x6273726331)
-for name, size in (("a", (1 << 20) + 123), ("b", 200 << 10), ("c", 5 << 10), ("big", 6 << 20)):
-    with open(os.path.join(sys.argv[1], name), "wb") as f:
-        f.write(rng.randbytes(size))
-PY
-truncate -s 48M "$IMG"
-run_to 60 mkfs.ext4 -q -F -b 1024 -E lazy_itable_init=0,lazy_journal_init=0 "$IMG" >"$WORK/mkfs.log" 2>&1 \
-    || fail "mkfs.ext4 failed"
+random_files "$WORK/src" 0x6273726331 a:$(((1 << 20) + 123)) b:$((200 << 10)) c:$((5 << 10)) big:$((6 << 20))
+mkfs_ext4 "$IMG" 48M 1024
 cat >"$WORK/debugfs.cmd" <<EOF
 write $WORK/src/a a
 write $WORK/src/big big

@@ -65,11 +65,7 @@ esac
 elapsed() { python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$(date +%s.%N)"; }
 
 _mon_ext4_cleanup() {
-    if [ -n "$LOOP" ]; then
-        mountpoint -q "$MNT" && { timeout -k 2 30 umount "$MNT" || umount -l "$MNT"; }
-        timeout -k 2 10 losetup -d "$LOOP" 2>/dev/null
-        LOOP=
-    fi
+    loop_release LOOP "$MNT"
     qsd_stop
     _relay_cleanup
 }

@@ -37,11 +37,7 @@ OUT=$WORK/monitor.jsonl
 LOOP=
 
 _mon_cleanup() {
-    if [ -n "$LOOP" ]; then
-        mountpoint -q "$MNT" && { timeout -k 2 30 umount "$MNT" || umount -l "$MNT"; }
-        timeout -k 2 10 losetup -d "$LOOP" 2>/dev/null
-        LOOP=
-    fi
+    loop_release LOOP "$MNT"
     qsd_stop
 }
 on_exit _mon_cleanup
@@ -59,16 +55,8 @@ truncate -s 8M "$WORK/zero.img"
 
 # ------------------------------------------------- the image, offline --
 mkdir -p "$MNT" "$WORK/src"
-python3 - "$WORK/src" <<'PY' || fail "cannot write the source files"
-import os, random, sys
-rng = random.Random(0x4d4f4e)
-for name, size in (("a", 1 << 20), ("b", 200 << 10), ("c", 5 << 10)):
-    with open(os.path.join(sys.argv[1], name), "wb") as f:
-        f.write(rng.randbytes(size))
-PY
-truncate -s 128M "$IMG"
-run_to 60 mkfs.ext4 -q -F -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 "$IMG" >"$WORK/mkfs.log" 2>&1 \
-    || fail "mkfs.ext4 failed"
+random_files "$WORK/src" 0x4d4f4e a:$((1 << 20)) b:$((200 << 10)) c:$((5 << 10))
+mkfs_ext4 "$IMG" 128M 4096
 cat >"$WORK/debugfs.cmd" <<EOF2
 write $WORK/src/a a
 mkdir dir

@@ -38,16 +38,8 @@ elapsed() { python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(s
 # Cleanup in dependency order: file system, loop, FUSE exporter, relay, (tgtd
 # is stopped by lib.sh after these).
 _ext4_cleanup() {
-    if [ -n "$LOOP" ]; then
-        mountpoint -q "$MNT" && { timeout -k 2 30 umount "$MNT" || umount -l "$MNT"; }
-        timeout -k 2 10 losetup -d "$LOOP" 2>/dev/null
-        LOOP=
-    fi
-    if [ -n "$VLOOP" ]; then
-        mountpoint -q "$VMNT" && { timeout -k 2 30 umount "$VMNT" || umount -l "$VMNT"; }
-        timeout -k 2 10 losetup -d "$VLOOP" 2>/dev/null
-        VLOOP=
-    fi
+    loop_release LOOP "$MNT"
+    loop_release VLOOP "$VMNT"
     qsd_stop
     _relay_cleanup
 }
