@@ -12,7 +12,7 @@ PACKAGES=(
 	# tests
 	libcriterion-dev python3
 	# real peers: iSCSI target, initiators, capture and reference dissector
-	tgt libiscsi-bin qemu-utils qemu-block-extra tshark e2fsprogs iproute2
+	tgt libiscsi-bin qemu-utils qemu-block-extra tshark e2fsprogs iproute2 iptables
 	# a second target: istgt negotiates digests on discovery sessions (tgtd does not)
 	istgt
 )

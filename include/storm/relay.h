@@ -53,6 +53,12 @@ extern "C" {
 #define STORM_RELAY_DEFAULT_CONNECT_MS 10000u
 /** Default time from the target's accept to Full Feature Phase (the Login), in ms. */
 #define STORM_RELAY_DEFAULT_LOGIN_MS 30000u
+/** Default idle seconds before the relay probes a silent peer (TCP keepalive). */
+#define STORM_RELAY_DEFAULT_KEEPALIVE_IDLE 60u
+/** Default seconds between keepalive probes. */
+#define STORM_RELAY_DEFAULT_KEEPALIVE_INTERVAL 10u
+/** Default unanswered probes after which a peer is taken for gone. */
+#define STORM_RELAY_DEFAULT_KEEPALIVE_COUNT 6u
 
 /** How traffic is intercepted. */
 typedef enum storm_relay_mode {
@@ -142,6 +148,22 @@ typedef int (*storm_relay_io_done_cb)(storm_relay *r, storm_conn *c, storm_io *i
  */
 STORM_EXTERN void storm_relay_config_set_timeouts(storm_relay_config *cfg, unsigned connect_ms,
 						  unsigned login_ms);
+
+/**
+ * Sets how the relay notices a peer that vanished without a word (a host
+ * that crashed or lost its network: no FIN, no reset).  After @p idle_s
+ * seconds without traffic on a side, the kernel probes it every @p interval_s
+ * seconds; after @p count unanswered probes, or when data the relay sent stays
+ * unacknowledged for idle + interval x count seconds (TCP_USER_TIMEOUT; since
+ * Linux 5.11 that also ends a peer that keeps its receive window shut, reading
+ * nothing, for that long), the connection fails with -ETIMEDOUT and both sides
+ * are closed, so the target ends the session and the relay frees the slot.
+ * 0 for @p idle_s turns it off.  Values are capped at the kernel's (32767 s,
+ * 127 probes).  Defaults: STORM_RELAY_DEFAULT_KEEPALIVE_IDLE, _INTERVAL, _COUNT
+ * (a silent peer is given up after 2 minutes).
+ */
+STORM_EXTERN void storm_relay_config_set_keepalive(storm_relay_config *cfg, unsigned idle_s,
+						   unsigned interval_s, unsigned count);
 
 /** Allocates an empty hooks table.  @return 0 or -ENOMEM. */
 STORM_EXTERN int storm_relay_callbacks_new(storm_relay_callbacks **cbs);

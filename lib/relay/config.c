@@ -15,6 +15,9 @@ STORM_EXTERN int storm_relay_config_new(storm_relay_config **cfg)
 	(*cfg)->max_buffered = STORM_RELAY_DEFAULT_BUFFER;
 	(*cfg)->connect_ms = STORM_RELAY_DEFAULT_CONNECT_MS;
 	(*cfg)->login_ms = STORM_RELAY_DEFAULT_LOGIN_MS;
+	(*cfg)->ka_idle = STORM_RELAY_DEFAULT_KEEPALIVE_IDLE;
+	(*cfg)->ka_interval = STORM_RELAY_DEFAULT_KEEPALIVE_INTERVAL;
+	(*cfg)->ka_count = STORM_RELAY_DEFAULT_KEEPALIVE_COUNT;
 	return 0;
 }
 
@@ -88,6 +91,15 @@ STORM_EXTERN void storm_relay_config_set_timeouts(storm_relay_config *cfg, unsig
 {
 	cfg->connect_ms = connect_ms;
 	cfg->login_ms = login_ms;
+}
+
+STORM_EXTERN void storm_relay_config_set_keepalive(storm_relay_config *cfg, unsigned idle_s,
+						  unsigned interval_s, unsigned count)
+{
+	/* The kernel's bounds: MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT. */
+	cfg->ka_idle = idle_s < 32767 ? idle_s : 32767;
+	cfg->ka_interval = interval_s == 0 ? 1 : interval_s < 32767 ? interval_s : 32767;
+	cfg->ka_count = count == 0 ? 1 : count < 127 ? count : 127;
 }
 
 STORM_EXTERN int storm_relay_callbacks_new(storm_relay_callbacks **cbs)

@@ -5,6 +5,7 @@
  * stops reading from its source: TCP's own flow control then slows the
  * sender, so a stopped target cannot make the relay grow. */
 #include <errno.h>
+#include <limits.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,10 +81,23 @@ static void park(storm_conn *c, int side)
 	c->armed[side] = 0;
 }
 
-static void tune(int fd)
+/* No Nagle delay; keepalive probes and a bound on unacknowledged data when
+ * configured (storm_relay_config_set_keepalive). */
+static void tune(const storm_relay *r, int fd)
 {
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	const struct storm_relay_config *cfg = &r->cfg;
+	if (!cfg->ka_idle)
+		return;
+	int idle = (int)cfg->ka_idle, intvl = (int)cfg->ka_interval, cnt = (int)cfg->ka_count;
+	uint64_t ms = ((uint64_t)cfg->ka_idle + (uint64_t)cfg->ka_interval * cfg->ka_count) * 1000u;
+	int user_ms = ms < INT_MAX ? (int)ms : INT_MAX;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof user_ms);
 }
 
 /* ---- teardown --------------------------------------------------------- */
@@ -283,7 +297,7 @@ static int finish_connect(storm_conn *c)
 		return err;
 	c->connecting = false;
 	deadline_set(c, c->relay->cfg.login_ms);
-	tune(c->fd[1]);
+	tune(c->relay, c->fd[1]);
 	return flush_dir(c, STORM_I2T);
 }
 
@@ -388,7 +402,7 @@ static int conn_setup(storm_conn *c, int fd, const struct sockaddr_storage *peer
 	c->fd[0] = fd;
 	c->fd[1] = -1;
 	endpoint_of(peer, &c->ends[0]);
-	tune(fd);
+	tune(r, fd);
 	for (int d = 0; d < 2; d++) {
 		c->buf[d].cap = r->cfg.max_buffered;
 		c->buf[d].data = malloc(c->buf[d].cap);

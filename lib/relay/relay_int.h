@@ -31,6 +31,7 @@ struct storm_relay_config {
 	size_t max_conns;
 	size_t max_buffered;
 	unsigned connect_ms, login_ms; /* 0: no deadline */
+	unsigned ka_idle, ka_interval, ka_count; /* TCP keepalive; idle 0: off */
 	bool rewrite_discovery;
 };
 

@@ -39,6 +39,9 @@ static void usage(FILE *out)
 		"  -b, --buffer BYTES        bytes buffered per connection and direction (default %u)\n"
 		"      --connect-timeout MS  time the target may take to accept (default %u; 0: none)\n"
 		"      --login-timeout MS    time from then to the end of the Login (default %u; 0: none)\n"
+		"      --keepalive IDLE[,INTERVAL,COUNT]\n"
+		"                            probe a silent peer after IDLE s, every INTERVAL s, give up\n"
+		"                            after COUNT probes (default %u,%u,%u; 0: off)\n"
 		"  -r, --rewrite-discovery   make SendTargets answers point at the relay\n"
 		"      --touch               read every data byte in a hook (for measurements)\n"
 		"      --refuse-writes LBA+COUNT\n"
@@ -49,7 +52,8 @@ static void usage(FILE *out)
 		"SIGINT or SIGTERM stops it cleanly.  Exit status: 0 after a stop, 1 bad usage,\n"
 		"2 cannot listen, 3 event loop failure.\n",
 		STORM_RELAY_DEFAULT_CONNS, STORM_RELAY_DEFAULT_BUFFER, STORM_RELAY_DEFAULT_CONNECT_MS,
-		STORM_RELAY_DEFAULT_LOGIN_MS);
+		STORM_RELAY_DEFAULT_LOGIN_MS, STORM_RELAY_DEFAULT_KEEPALIVE_IDLE,
+		STORM_RELAY_DEFAULT_KEEPALIVE_INTERVAL, STORM_RELAY_DEFAULT_KEEPALIVE_COUNT);
 }
 
 static double now(void)
@@ -180,7 +184,30 @@ static void on_signal(int sig)
 struct nums {
 	size_t conns, buffer;
 	unsigned long connect_ms, login_ms;
+	unsigned ka[3]; /* keepalive idle, interval, count */
 };
+
+/* "IDLE[,INTERVAL,COUNT]" in seconds and probes.  0 or -EINVAL. */
+static int parse_keepalive(const char *arg, unsigned ka[3])
+{
+	unsigned long v[3] = {0, STORM_RELAY_DEFAULT_KEEPALIVE_INTERVAL, STORM_RELAY_DEFAULT_KEEPALIVE_COUNT};
+	const char *p = arg;
+	for (int i = 0; i < 3; i++) {
+		char *end;
+		errno = 0;
+		v[i] = strtoul(p, &end, 10);
+		if (errno || end == p || v[i] > 32767)
+			return -EINVAL;
+		if (*end == '\0' && (i == 0 || i == 2))
+			break;
+		if (*end != ',' || i == 2)
+			return -EINVAL;
+		p = end + 1;
+	}
+	for (int i = 0; i < 3; i++)
+		ka[i] = (unsigned)v[i];
+	return 0;
+}
 
 /* A millisecond count up to a day.  0 or -EINVAL. */
 static int parse_ms(const char *arg, unsigned long *out)
@@ -205,6 +232,7 @@ static int apply(storm_relay_config *cfg, int c, const char *arg, struct nums *n
 	case 'b': n->buffer = strtoul(arg, &end, 10); return *end || !n->buffer ? -EINVAL : 0;
 	case 'C': return parse_ms(arg, &n->connect_ms);
 	case 'L': return parse_ms(arg, &n->login_ms);
+	case 'K': return parse_keepalive(arg, n->ka);
 	default: return -EINVAL;
 	}
 }
@@ -291,11 +319,14 @@ int main(int argc, char **argv)
 		{"rewrite-discovery", no_argument, NULL, 'r'}, {"touch", no_argument, NULL, 'T'}, {"quiet", no_argument, NULL, 'q'},
 		{"refuse-writes", required_argument, NULL, 'W'},
 		{"connect-timeout", required_argument, NULL, 'C'}, {"login-timeout", required_argument, NULL, 'L'},
+		{"keepalive", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	storm_relay_config *cfg;
 	struct nums n = {STORM_RELAY_DEFAULT_CONNS, STORM_RELAY_DEFAULT_BUFFER, STORM_RELAY_DEFAULT_CONNECT_MS,
-			 STORM_RELAY_DEFAULT_LOGIN_MS};
+			 STORM_RELAY_DEFAULT_LOGIN_MS,
+			 {STORM_RELAY_DEFAULT_KEEPALIVE_IDLE, STORM_RELAY_DEFAULT_KEEPALIVE_INTERVAL,
+			  STORM_RELAY_DEFAULT_KEEPALIVE_COUNT}};
 	const char *events = NULL;
 	int c;
 	if (storm_relay_config_new(&cfg))
@@ -318,7 +349,8 @@ int main(int argc, char **argv)
 			}
 		} else if (c == '?' || apply(cfg, c, optarg, &n)) {
 			char flag[3] = {'-', (char)c, 0};
-			const char *name = c == 'C' ? "--connect-timeout" : c == 'L' ? "--login-timeout" : flag;
+			const char *name = c == 'C' ? "--connect-timeout" : c == 'L' ? "--login-timeout" :
+					   c == 'K' ? "--keepalive" : flag;
 			if (c != '?')
 				fprintf(stderr, "storm-relay: bad value for %s: %s\n", name, optarg);
 			usage(stderr);
@@ -331,6 +363,7 @@ int main(int argc, char **argv)
 	}
 	storm_relay_config_set_limits(cfg, n.conns, n.buffer);
 	storm_relay_config_set_timeouts(cfg, (unsigned)n.connect_ms, (unsigned)n.login_ms);
+	storm_relay_config_set_keepalive(cfg, n.ka[0], n.ka[1], n.ka[2]);
 	if (events) {
 		int rc = open_events(events);
 		if (rc) {
