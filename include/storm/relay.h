@@ -207,6 +207,24 @@ STORM_EXTERN int storm_relay_run(storm_relay *r);
 STORM_EXTERN void storm_relay_stop(storm_relay *r);
 /** Writes listener @p i's bound address as "IP:PORT".  @return length, or -ENOENT / -ENOSPC. */
 STORM_EXTERN int storm_relay_listen_address(const storm_relay *r, unsigned i, char *buf, size_t len);
+/** What a relay has done since it was made.  Every connection accepted ends
+ * in exactly one of closed, refused_iqn, timed_out or failed. */
+typedef struct storm_relay_stats {
+	uint64_t accepted;         /**< connections accepted, set up and let through the open hook */
+	uint64_t refused_address;  /**< closed at accept: the address is not allowed */
+	uint64_t refused_limit;    /**< closed at accept: the connection bound was reached */
+	uint64_t refused_hook;     /**< refused by the open hook */
+	uint64_t setup_failed;     /**< closed at accept: no memory, no route to the target, ... */
+	uint64_t closed;           /**< ended in order (both sides closed their output) */
+	uint64_t refused_iqn;      /**< closed at the Login: InitiatorName not allowed */
+	uint64_t timed_out;        /**< ended by a deadline or keepalive (-ETIMEDOUT) */
+	uint64_t failed;           /**< ended by anything else: a reset, a malformed stream, a hook */
+	uint64_t commands_refused; /**< commands refused with storm_conn_refuse() */
+	uint64_t bytes[2];         /**< bytes relayed, indexed by storm_dir */
+} storm_relay_stats;
+
+/** Fills @p out with @p r's counters (the bytes of open connections included). */
+STORM_EXTERN void storm_relay_stats_get(const storm_relay *r, storm_relay_stats *out);
 /** Number of connections relayed now. */
 STORM_EXTERN size_t storm_relay_connections(const storm_relay *r);
 /** The user pointer given to storm_relay_new(). */

@@ -128,6 +128,22 @@ static void close_side(storm_conn *c, int side)
 	c->fd[side] = -1;
 }
 
+/* How a connection that was let through ended (storm_relay_stats). */
+static void count_end(storm_relay *r, const storm_conn *c)
+{
+	storm_relay_stats *st = &r->st;
+	st->bytes[STORM_I2T] += c->bytes[STORM_I2T];
+	st->bytes[STORM_T2I] += c->bytes[STORM_T2I];
+	if (!c->opened)
+		return; /* counted at accept */
+	switch (c->err) {
+	case 0: st->closed++; break;
+	case -EACCES: st->refused_iqn++; break; /* hooks.c on_text */
+	case -ETIMEDOUT: st->timed_out++; break;
+	default: st->failed++; break;
+	}
+}
+
 /* Closes both sides now, reports the end of every task and of the
  * connection, and queues the memory for the end of the service round. */
 void conn_fail(storm_conn *c, int err)
@@ -138,6 +154,7 @@ void conn_fail(storm_conn *c, int err)
 	c->dead = true;
 	if (err && !c->err)
 		c->err = err;
+	count_end(r, c);
 	close_side(c, 0);
 	close_side(c, 1);
 	if (c->session)
@@ -435,8 +452,13 @@ static void conn_new(storm_relay *r, int fd, const struct sockaddr_storage *peer
 	r->conns = c;
 	r->nconns++;
 	int rc = conn_setup(c, fd, peer);
-	if (!rc && r->cb.open && r->cb.open(r, c, r->user))
+	if (rc)
+		r->st.setup_failed++;
+	else if (r->cb.open && r->cb.open(r, c, r->user)) {
+		r->st.refused_hook++;
 		rc = -ECONNREFUSED;
+	} else
+		r->st.accepted++;
 	c->opened = rc == 0;
 	if (rc)
 		conn_fail(c, rc);
@@ -450,7 +472,13 @@ void conn_accept(storm_relay *r, int lfd)
 		int fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return; /* EAGAIN, or a transient failure: the next event retries */
-		if (!address_allowed(r, &peer) || r->nconns >= r->cfg.max_conns) {
+		if (!address_allowed(r, &peer)) {
+			r->st.refused_address++;
+			close(fd);
+			continue;
+		}
+		if (r->nconns >= r->cfg.max_conns) {
+			r->st.refused_limit++;
 			close(fd);
 			continue;
 		}

@@ -440,5 +440,6 @@ STORM_EXTERN int storm_conn_refuse(storm_conn *c, storm_io *io, uint8_t key, uin
 	f->pending[f->npending++] = (struct refused_cmd){
 		.itt = itt, .edtl = get_be32(bhs + 20), .key = key, .asc = asc, .ascq = ascq};
 	f->refused++;
+	c->relay->st.commands_refused++;
 	return 0;
 }

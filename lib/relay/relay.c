@@ -122,6 +122,15 @@ STORM_EXTERN void storm_relay_del(storm_relay *r)
 }
 
 STORM_EXTERN int storm_relay_fd(const storm_relay *r) { return r->ep; }
+STORM_EXTERN void storm_relay_stats_get(const storm_relay *r, storm_relay_stats *out)
+{
+	*out = r->st;
+	for (const storm_conn *c = r->conns; c; c = c->next) {
+		out->bytes[STORM_I2T] += c->bytes[STORM_I2T];
+		out->bytes[STORM_T2I] += c->bytes[STORM_T2I];
+	}
+}
+
 STORM_EXTERN size_t storm_relay_connections(const storm_relay *r) { return r->nconns; }
 STORM_EXTERN void *storm_relay_user(const storm_relay *r) { return r->user; }
 

@@ -119,6 +119,7 @@ struct storm_relay {
 	bool ticking;
 	int lfd[RELAY_MAX_LISTEN];
 	struct tag ltag[RELAY_MAX_LISTEN];
+	storm_relay_stats st;     /* counters; bytes of closed connections only */
 	storm_conn *conns;        /* live */
 	storm_conn *dead;         /* closed during this service round, freed at its end */
 	size_t nconns;

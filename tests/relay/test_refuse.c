@@ -884,6 +884,10 @@ static void run_sim(const struct sim_opts *o, size_t max_buffered)
 	cr_assert_eq(rx.dones, tasks);
 	cr_assert_eq(rx.nrefused, refused);
 	cr_assert_gt(refused, 0);
+	storm_relay_stats st;
+	storm_relay_stats_get(rx.r, &st);
+	cr_assert_eq(st.commands_refused, refused, "the relay counted %llu refusals",
+		     (unsigned long long)st.commands_refused);
 	cr_assert_eq(rx.conn->refusal->refused, refused);
 	cr_assert_eq(rx.conn->refusal->npending, 0);
 	cr_assert_eq(storm_session_outstanding(rx.conn->session), 0);

@@ -188,6 +188,7 @@ struct fx_opts {
 	const char *allow_addr;
 	const char *allow_iqn;
 	size_t max_buffered;
+	size_t max_conns;
 	bool unreachable;
 	bool blackhole;           /* the target's listener drops SYNs (accept queue full) */
 	int target_rcvbuf;
@@ -215,8 +216,9 @@ static void fx_start(const struct fx_opts *o)
 		cr_assert_eq(storm_relay_config_allow_address(cfg, o->allow_addr), 0);
 	if (o && o->allow_iqn)
 		cr_assert_eq(storm_relay_config_allow_iqn(cfg, o->allow_iqn), 0);
-	if (o && o->max_buffered)
-		storm_relay_config_set_limits(cfg, 8, o->max_buffered);
+	if (o && (o->max_buffered || o->max_conns))
+		storm_relay_config_set_limits(cfg, o->max_conns ? o->max_conns : 8,
+					      o->max_buffered ? o->max_buffered : STORM_RELAY_DEFAULT_BUFFER);
 	if (o && (o->connect_ms || o->login_ms))
 		storm_relay_config_set_timeouts(cfg, o->connect_ms, o->login_ms);
 	cr_assert_eq(storm_relay_callbacks_new(&cbs), 0);
@@ -277,6 +279,13 @@ static bool no_conns(void *arg)
 {
 	(void)arg;
 	return storm_relay_connections(fx.r) == 0;
+}
+
+static storm_relay_stats stats(void)
+{
+	storm_relay_stats st;
+	storm_relay_stats_get(fx.r, &st);
+	return st;
 }
 
 static bool one_conn(void *arg)
@@ -601,6 +610,10 @@ Test(relay, half_close)
 	cr_assert(pump_until(no_conns, NULL, 2000));
 	cr_assert_eq(fx.s.closes, 1);
 	cr_assert_eq(fx.s.last_err, 0, "%s", storm_strerror(fx.s.last_err));
+	storm_relay_stats st = stats();
+	cr_expect(st.accepted == 1 && st.closed == 1 && st.failed == 0);
+	cr_expect_gt(st.bytes[STORM_T2I], 3ull * SEG, "%llu bytes to the initiator",
+		     (unsigned long long)st.bytes[STORM_T2I]);
 	close(cfd);
 	close(tfd);
 }
@@ -790,6 +803,7 @@ Test(relay, malformed_stream_closes_only_its_connection)
 	cr_assert_eq(storm_relay_connections(fx.r), 1);
 	cr_assert_eq(fx.s.closes, 1);
 	cr_assert_eq(fx.s.last_err, STORM_ERR_OPCODE, "%s", storm_strerror(fx.s.last_err));
+	cr_expect(stats().failed == 1 && stats().accepted == 2);
 
 	for (uint32_t i = 1; i <= 3; i++)
 		ping(good, tgood, i);
@@ -811,6 +825,9 @@ Test(relay, address_not_allowed)
 	cr_assert_eq(accept_target(200), -1, "a refused initiator must not reach the target");
 	cr_assert_eq(fx.s.opens, 0);
 	cr_assert_eq(storm_relay_connections(fx.r), 0);
+	storm_relay_stats st = stats();
+	cr_expect(st.refused_address == 1 && st.accepted == 0, "%llu refused, %llu accepted",
+		  (unsigned long long)st.refused_address, (unsigned long long)st.accepted);
 	close(cfd);
 }
 
@@ -855,6 +872,9 @@ Test(relay, iqn_not_allowed)
 	login(cfd, tfd);
 	ping(cfd, tfd, 1);
 	cr_assert_eq(storm_relay_connections(fx.r), 1);
+	storm_relay_stats st = stats();
+	cr_expect(st.accepted == 2 && st.refused_iqn == 1 && st.failed == 0, "%llu accepted, %llu refused",
+		  (unsigned long long)st.accepted, (unsigned long long)st.refused_iqn);
 	close(cfd);
 	close(tfd);
 }
@@ -885,6 +905,7 @@ Test(relay, connect_deadline)
 	double took = now_ms() - t0;
 	cr_expect(took >= 250 && took < 1500, "closed after %.0f ms", took);
 	cr_assert_eq(fx.s.last_err, -ETIMEDOUT, "%s", storm_strerror(fx.s.last_err));
+	cr_expect_eq(stats().timed_out, 1);
 	assert_closed(cfd, "initiator");
 	close(cfd);
 }
@@ -909,10 +930,37 @@ Test(relay, login_deadline)
 	assert_closed(idle, "idle initiator");
 	assert_closed(idle_t, "idle target side");
 	ping(cfd, tfd, 7); /* the logged-in one goes on */
+	storm_relay_stats st = stats();
+	cr_expect(st.accepted == 2 && st.timed_out == 1 && st.closed + st.failed == 0);
 	close(idle);
 	close(idle_t);
 	close(cfd);
 	close(tfd);
+}
+
+/* Past the connection bound a new initiator is closed at accept; the one
+ * relayed goes on, and its slot is free again once it ends. */
+Test(relay, connection_limit)
+{
+	struct fx_opts o = {.max_conns = 1};
+	fx_start(&o);
+	int cfd = client(0), tfd = accept_target(2000);
+	cr_assert_geq(tfd, 0);
+	login(cfd, tfd);
+	int over = client(0);
+	assert_closed(over, "initiator past the bound");
+	close(over);
+	ping(cfd, tfd, 3);
+	close(cfd);
+	close(tfd);
+	cr_assert(pump_until(no_conns, NULL, 2000));
+	int again = client(0), tagain = accept_target(2000);
+	cr_assert_geq(tagain, 0, "the slot is free again");
+	storm_relay_stats st = stats();
+	cr_expect(st.refused_limit == 1 && st.accepted == 2, "%llu refused, %llu accepted",
+		  (unsigned long long)st.refused_limit, (unsigned long long)st.accepted);
+	close(again);
+	close(tagain);
 }
 
 /* The open hook's nonzero answer refuses the connection. */
@@ -924,6 +972,8 @@ Test(relay, open_hook_refuses)
 	assert_closed(cfd, "refused initiator");
 	cr_assert_eq(fx.s.opens, 1);
 	cr_assert_eq(storm_relay_connections(fx.r), 0);
+	storm_relay_stats st = stats();
+	cr_expect(st.refused_hook == 1 && st.accepted == 0 && st.closed + st.failed == 0);
 	int tfd = accept_target(200);
 	if (tfd >= 0) { /* the upstream connect may have been started: no byte may pass */
 		int rc = wait_end(tfd, 1000);

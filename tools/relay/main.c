@@ -282,6 +282,24 @@ static storm_relay_callbacks *make_hooks(void)
 	return cbs;
 }
 
+/* One line of what the relay did, at the end. */
+static void summary(const storm_relay *r)
+{
+	storm_relay_stats st;
+	storm_relay_stats_get(r, &st);
+	fprintf(stderr,
+		"storm-relay: %llu connections relayed (%llu closed, %llu timed out, %llu failed, "
+		"%llu refused at login); refused at accept: %llu by address, %llu over the bound, "
+		"%llu by the connection hook, %llu not set up; %llu commands refused; %llu bytes to the "
+		"target, %llu to initiators\n",
+		(unsigned long long)st.accepted, (unsigned long long)st.closed,
+		(unsigned long long)st.timed_out, (unsigned long long)st.failed,
+		(unsigned long long)st.refused_iqn, (unsigned long long)st.refused_address,
+		(unsigned long long)st.refused_limit, (unsigned long long)st.refused_hook,
+		(unsigned long long)st.setup_failed, (unsigned long long)st.commands_refused,
+		(unsigned long long)st.bytes[STORM_I2T], (unsigned long long)st.bytes[STORM_T2I]);
+}
+
 static int serve(storm_relay_config *cfg)
 {
 	storm_relay_callbacks *cbs = make_hooks();
@@ -301,6 +319,7 @@ static int serve(storm_relay_config *cfg)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	rc = storm_relay_run(g_relay);
+	summary(g_relay);
 	storm_relay_del(g_relay);
 	g_relay = NULL;
 	fflush(NULL);
