@@ -107,6 +107,9 @@ void mon_io_done(struct monitor *m, storm_io *io, uint64_t stamp)
 	} else if (storm_io_end_reason(io) != STORM_END_STATUS || storm_io_status(io) != 0 ||
 		   storm_io_response(io) != 0) {
 		m->st.failed++;
+		if (mon_is_write(op)) /* it may have reached the medium all the same */
+			storm_view_invalidate(m->view, storm_io_lba(io) * storm_io_block_size(io),
+					      (uint64_t)storm_io_blocks(io) * storm_io_block_size(io));
 	} else {
 		feed_view(m, io, w, stamp);
 	}

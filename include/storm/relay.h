@@ -214,11 +214,12 @@ typedef struct storm_relay_stats {
 	uint64_t refused_address;  /**< closed at accept: the address is not allowed */
 	uint64_t refused_limit;    /**< closed at accept: the connection bound was reached */
 	uint64_t refused_hook;     /**< refused by the open hook */
-	uint64_t setup_failed;     /**< closed at accept: no memory, no route to the target, ... */
+	uint64_t setup_failed;     /**< closed at accept: no memory, no socket, a connect() that failed at once */
 	uint64_t closed;           /**< ended in order (both sides closed their output) */
 	uint64_t refused_iqn;      /**< closed at the Login: InitiatorName not allowed */
-	uint64_t timed_out;        /**< ended by a deadline or keepalive (-ETIMEDOUT) */
-	uint64_t failed;           /**< ended by anything else: a reset, a malformed stream, a hook */
+	uint64_t timed_out;        /**< ended by a deadline, keepalive or TCP_USER_TIMEOUT (-ETIMEDOUT) */
+	uint64_t failed;           /**< ended by anything else: a reset, a target that refused or
+	                                was unreachable, a malformed stream, a hook's error */
 	uint64_t commands_refused; /**< commands refused with storm_conn_refuse() */
 	uint64_t bytes[2];         /**< bytes relayed, indexed by storm_dir */
 } storm_relay_stats;

@@ -211,6 +211,16 @@ STORM_EXTERN int storm_view_write(storm_view *v, uint64_t offset, const void *da
 				  uint64_t stamp);
 
 /**
+ * Tells a followed view that the volume's bytes at @p offset may have changed
+ * without a storm_view_write(): a write that failed, was aborted or ended with
+ * its connection, and may have reached the medium anyway.  The view keeps a
+ * read cache of inode-table blocks read through its source; with a live source
+ * (an iSCSI LUN) those blocks are read again after this.  Nothing is reported.
+ * @return 0 or -EINVAL (no followed view).
+ */
+STORM_EXTERN int storm_view_invalidate(storm_view *v, uint64_t offset, uint64_t len);
+
+/**
  * Reports the file data in a completed read of @p len bytes at @p offset as
  * STORM_FOP_READ operations.  @return 0, the callback's return, -EINVAL.
  */

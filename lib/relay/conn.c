@@ -136,12 +136,16 @@ static void count_end(storm_relay *r, const storm_conn *c)
 	st->bytes[STORM_T2I] += c->bytes[STORM_T2I];
 	if (!c->opened)
 		return; /* counted at accept */
-	switch (c->err) {
-	case 0: st->closed++; break;
-	case -EACCES: st->refused_iqn++; break; /* hooks.c on_text */
-	case -ETIMEDOUT: st->timed_out++; break;
-	default: st->failed++; break;
-	}
+	if (c->err == 0)
+		st->closed++;
+	else if (c->end_why == END_IQN)
+		st->refused_iqn++;
+	else if (c->end_why == END_HOOK)
+		st->failed++;
+	else if (c->err == -ETIMEDOUT) /* a deadline, keepalive or TCP_USER_TIMEOUT */
+		st->timed_out++;
+	else
+		st->failed++;
 }
 
 /* Closes both sides now, reports the end of every task and of the

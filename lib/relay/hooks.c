@@ -10,6 +10,15 @@
 
 static void redigest(storm_conn *c, storm_dir d, const storm_pdu *pdu);
 
+/* A hook's answer, remembered when it fails the connection (storm_relay_stats
+ * counts that as failed, whatever error it chose). */
+static int hook_rc(storm_conn *c, int rc)
+{
+	if (rc < 0)
+		c->end_why = END_HOOK;
+	return rc;
+}
+
 static bool rewritable(const storm_conn *c, storm_iscsi *p, storm_dir d, const storm_pdu *pdu)
 {
 	return d == STORM_T2I && c->relay->cfg.rewrite_discovery && storm_iscsi_discovery(p) &&
@@ -33,7 +42,7 @@ static int on_pdu(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, void *user)
 		c->held[d] = true;
 		c->hold_from[d] = c->pdu_start[d];
 	}
-	return r->cb.pdu ? r->cb.pdu(r, c, d, pdu, r->user) : 0;
+	return r->cb.pdu ? hook_rc(c, r->cb.pdu(r, c, d, pdu, r->user)) : 0;
 }
 
 /* The held PDU is whole: pause the parser so the relay rewrites it before
@@ -67,6 +76,7 @@ static int on_text(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, const char
 	for (unsigned i = 0; i < cfg->niqn; i++)
 		if (strcmp(cfg->iqn[i], value) == 0)
 			return 0;
+	c->end_why = END_IQN;
 	return -EACCES;
 }
 
@@ -78,7 +88,7 @@ static int on_start(storm_session *s, storm_io *io, void *user)
 	storm_conn *c = user;
 	storm_relay *r = c->relay;
 	c->starting = io;
-	int rc = r->cb.io_start ? r->cb.io_start(r, c, io, r->user) : 0;
+	int rc = r->cb.io_start ? hook_rc(c, r->cb.io_start(r, c, io, r->user)) : 0;
 	c->starting = NULL;
 	if (rc == STORM_PAUSE && refuse_dropping(c, STORM_I2T))
 		rc = 0; /* refused: nothing to hold */
@@ -99,7 +109,7 @@ static int on_data(storm_session *s, storm_io *io, storm_dir d, uint64_t off,
 	if (refuse_dropping(c, d))
 		return 0; /* refused: the data goes nowhere */
 	uint8_t *bytes = (uint8_t *)(uintptr_t)data;
-	int rc = r->cb.io_data ? r->cb.io_data(r, c, io, d, off, bytes, len, r->user) : 0;
+	int rc = r->cb.io_data ? hook_rc(c, r->cb.io_data(r, c, io, d, off, bytes, len, r->user)) : 0;
 	if (storm_iscsi_data_digest(storm_session_parser(s))) {
 		c->dcrc[d] = storm_crc32c(c->dcrc[d], bytes, len);
 		c->hooked[d] += (uint32_t)len;
@@ -129,7 +139,7 @@ static int on_done(storm_session *s, storm_io *io, void *user)
 	(void)s;
 	storm_conn *c = user;
 	storm_relay *r = c->relay;
-	return r->cb.io_done ? r->cb.io_done(r, c, io, r->user) : 0;
+	return r->cb.io_done ? hook_rc(c, r->cb.io_done(r, c, io, r->user)) : 0;
 }
 
 int hooks_make(storm_relay *r)

@@ -126,6 +126,8 @@ STORM_EXTERN void storm_relay_stats_get(const storm_relay *r, storm_relay_stats 
 {
 	*out = r->st;
 	for (const storm_conn *c = r->conns; c; c = c->next) {
+		if (c->dead)
+			continue; /* closing (its hooks run now): already in r->st */
 		out->bytes[STORM_I2T] += c->bytes[STORM_I2T];
 		out->bytes[STORM_T2I] += c->bytes[STORM_T2I];
 	}

@@ -69,6 +69,7 @@ struct storm_conn {
 	bool shut[2];             /* FIN passed on to this direction's destination */
 	bool connecting;
 	uint64_t deadline;        /* CLOCK_MONOTONIC ms for connect or Login; 0 none (deadline.c) */
+	enum { END_OTHER, END_IQN, END_HOOK } end_why; /* for storm_relay_stats */
 	bool opened;              /* the open hook accepted it: the close hook follows */
 	bool dead;
 	int err;                  /* why it failed, 0 if it did not */

@@ -4,11 +4,13 @@
  *
  * Every reported write piece looks its inode up (for the size clip), and a
  * live source (iSCSI) answers each miss with a round trip to the target.
- * Inode tables never move and are only ever changed by writes the view
- * interprets, which land in the overlay first (ov_put drops the block here)
- * and shadow the source from then on; so the source's content of a block
- * the overlay does not hold is exactly what was cached, as long as every
- * block a write touches is dropped too (tk_feed_done).  Direct-mapped,
+ * Inode tables never move and are only ever changed by writes, which the
+ * view takes into its overlay (ov_put drops the block here) and which then
+ * shadow the source.  The one gap is a write the caller does not feed (it
+ * failed, or ended with its connection, yet may have reached the medium):
+ * with a live source the caller reports it with storm_view_invalidate(), and
+ * every block a fed write touches, with or without its bytes, is dropped too
+ * (forget() in track.c).  Direct-mapped,
  * IT_CACHE_BYTES in all, allocated at the first miss.
  */
 #include "view/track_int.h"

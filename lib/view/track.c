@@ -170,6 +170,26 @@ static int one_block(struct feed *f, uint64_t block, const uint8_t *src, uint32_
 	}
 }
 
+/* Drops the cached source copies of the blocks under [offset, offset + len). */
+static void forget(struct track *t, uint64_t offset, uint64_t len)
+{
+	uint64_t first = offset / t->bs, count = t->v->block_count;
+
+	if (!len || first >= count || offset + len < offset)
+		return;
+	uint64_t last = (offset + len - 1) / t->bs;
+
+	it_forget(t, first, (last < count ? last + 1 : count) - first);
+}
+
+STORM_EXTERN int storm_view_invalidate(storm_view *v, uint64_t offset, uint64_t len)
+{
+	if (!v || !v->tk)
+		return -EINVAL;
+	forget(v->tk, offset, len);
+	return 0;
+}
+
 static int feed(storm_view *v, uint64_t offset, const uint8_t *data, size_t len, uint64_t stamp,
 		bool write)
 {
@@ -198,11 +218,8 @@ static int feed(storm_view *v, uint64_t offset, const uint8_t *data, size_t len,
 		rc = tx_apply(t);
 	else
 		tx_reset(t);
-	if (write && len && offset / t->bs < v->block_count) {
-		uint64_t last = (end - 1) / t->bs;
-
-		it_forget(t, offset / t->bs, (last < v->block_count ? last + 1 : v->block_count) - offset / t->bs);
-	}
+	if (write)
+		forget(t, offset, len);
 	return rc ? rc : t->cb_err;
 }
 

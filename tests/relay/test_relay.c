@@ -888,6 +888,8 @@ Test(relay, upstream_unreachable)
 	assert_closed(cfd, "initiator");
 	cr_assert(pump_until(no_conns, NULL, 1000));
 	cr_assert_eq(fx.s.last_err, -ECONNREFUSED, "%s", storm_strerror(fx.s.last_err));
+	storm_relay_stats st = stats();
+	cr_expect(st.accepted == 1 && st.failed == 1 && st.timed_out == 0);
 	close(cfd);
 }
 

@@ -11,6 +11,7 @@
 #include "view/track_int.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -584,5 +585,58 @@ Test(follow, inode_reads_are_cached_and_follow_the_size)
 	write_from(s.v, s.im.path, b0, bs);
 	cr_assert_eq(s.n, before + 1, "%zu operations after the truncate", s.n - before);
 	cr_expect(s.r[before].op == STORM_FOP_WRITE && s.r[before].offset == 0);
+	scen_end(&s);
+}
+
+/* Copies block @p b of image @p from over block @p b of image @p to. */
+static void copy_block(const char *from, const char *to, uint64_t b, uint32_t bs)
+{
+	uint8_t *buf = malloc(bs);
+	int fi = open(from, O_RDONLY), fo = open(to, O_WRONLY);
+
+	cr_assert(buf && fi >= 0 && fo >= 0);
+	read_block(fi, b, bs, buf);
+	cr_assert_eq(pwrite(fo, buf, bs, (off_t)(b * bs)), (ssize_t)bs);
+	close(fi);
+	close(fo);
+	free(buf);
+}
+
+/* A live source (an iSCSI LUN) changes under the view; a change the view was
+ * not fed is seen again after storm_view_invalidate() or a write fed without
+ * its bytes, not before (the inode-table cache holds the copy it read). */
+Test(follow, source_changes_are_seen_after_invalidate)
+{
+	struct scen s;
+
+	SKIP_WITHOUT_TOOLS();
+	scen_with_t(&s);
+	oracle_debugfs_w(s.after, "sif t size 98304\n");
+	uint64_t b0 = file_block(s.im.path, "t", 0), b24 = file_block(s.im.path, "t", 24);
+	uint64_t ib = inode_block(s.im.path, "t");
+	char orig[200];
+
+	snprintf(orig, sizeof(orig), "%s/orig", s.im.dir);
+	cr_assert_eq(oracle_sh("cp --sparse=always '%s' '%s'", s.im.path, orig), 0);
+	s.v = open_view(s.im.path, &s.src);
+	cr_assert_eq(storm_view_follow(s.v, storm_blocksrc_file_read, s.src, on_fop, &s), 0);
+	uint32_t bs = storm_view_block_size(s.v);
+
+	write_from(s.v, orig, b0, bs);            /* reads and caches the inode block */
+	copy_block(s.after, s.im.path, ib, bs);   /* the volume now says 98304 */
+	write_from(s.v, orig, b24, bs);
+	cr_assert_eq(s.n, 2);
+	cr_expect_eq(s.r[1].length, 100000 - 24ull * bs, "the cached size clips until told");
+
+	cr_assert_eq(storm_view_invalidate(s.v, ib * bs, bs), 0);
+	write_from(s.v, orig, b24, bs);           /* past 98304: no file bytes */
+	cr_expect_eq(s.n, 2, "after invalidate the volume's size clips: %zu operations", s.n);
+
+	copy_block(orig, s.im.path, ib, bs);      /* back to 100000 ... */
+	cr_assert_eq(storm_view_write(s.v, ib * bs, NULL, bs, 4), 0); /* ... by a write without bytes */
+	write_from(s.v, orig, b24, bs);
+	cr_assert_eq(s.n, 3, "%zu operations", s.n);
+	cr_expect_eq(s.r[2].length, 100000 - 24ull * bs);
+	cr_expect_eq(storm_view_invalidate(NULL, 0, 1), -EINVAL);
 	scen_end(&s);
 }
