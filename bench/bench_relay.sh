@@ -66,6 +66,9 @@
 #                         Without a proxy it narrowed direct seq-write's spread
 #                         from 355-586 to 528-579 MiB/s; not yet measured on a
 #                         quiet machine with the proxies
+#   PIN=split             the initiator and tgtd share CPU 0, every proxy runs
+#                         alone on CPU 1: a middlebox with a core of its own,
+#                         as on the network path between two other machines
 #   STORM_KEEP_WORK=1     keep the work directory (logs, haproxy.cfg)
 # Exit status: 0 done, 1 failure, 77 cannot run here (not root, tool missing).
 set -u -o pipefail
@@ -141,11 +144,18 @@ truncate -s "$LUN_SIZE" "$lun" || fail "cannot size $lun"
 tgt_start "$tport"
 tgt_add_target 1 "$iqn" "$lun"
 initiator=()
+proxy_cpu=()
 if [ "${PIN:-0}" = 1 ]; then
     [ "$(nproc)" -ge 2 ] || fail "PIN=1 needs 2 CPUs"
     require_cmd taskset
     taskset -a -pc 1 "$TGT_PID" >/dev/null || fail "cannot pin tgtd"
     initiator=(taskset -c 0)
+elif [ "${PIN:-0}" = split ]; then
+    [ "$(nproc)" -ge 2 ] || fail "PIN=split needs 2 CPUs"
+    require_cmd taskset
+    taskset -a -pc 0 "$TGT_PID" >/dev/null || fail "cannot pin tgtd"
+    initiator=(taskset -c 0)
+    proxy_cpu=(taskset -c 1)
 fi
 
 declare -A port pid
@@ -163,7 +173,7 @@ stop_pid() {
 # ${port[NAME]}), remember its pid, stop it on exit.
 start_proxy() {
     local name=$1 p; shift
-    "$@" >"$WORK/$name.log" 2>&1 </dev/null &
+    "${proxy_cpu[@]}" "$@" >"$WORK/$name.log" 2>&1 </dev/null &
     p=$!
     pid[$name]=$p
     on_exit "stop_pid $p"
@@ -351,7 +361,10 @@ done
 # ------------------------------------------------------------------ report --
 
 echo
-echo "storm-relay bench: tgtd, 1 GiB LUN on tmpfs, loopback, $(nproc) cores; median of $REPS runs$([ "${PIN:-0}" = 1 ] && echo "; initiator on CPU 0, tgtd on CPU 1")"
+pin_note=
+[ "${PIN:-0}" = 1 ] && pin_note="; initiator on CPU 0, tgtd on CPU 1"
+[ "${PIN:-0}" = split ] && pin_note="; initiator and tgtd on CPU 0, the proxy alone on CPU 1"
+echo "storm-relay bench: tgtd, 1 GiB LUN on tmpfs, loopback, $(nproc) cores; median of $REPS runs$pin_note"
 echo "qemu-img $(qemu-img --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'), $(iscsi-perf 2>&1 | sed -n 's/^\(iscsi-perf version [^ ]*\).*/\1/p' | head -n 1)$(want_path haproxy && printf ', %s' "$(haproxy -v 2>/dev/null | sed -n '1s/^\(HAProxy version [^ ]*\).*/\1/p') nbthread $HAPROXY_THREADS")"
 echo
 for t in "${tests[@]}"; do
