@@ -14,6 +14,7 @@
 
 #include <storm/iscsi.h>
 
+#include "fuzz_util.h"
 #include "records.h"
 
 struct drive {
@@ -28,14 +29,6 @@ struct drive {
 	uint64_t offset[2];
 };
 
-#define DRIVE_CHECK(cond)                                                          \
-	do {                                                                       \
-		if (!(cond)) {                                                     \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, \
-				__LINE__, #cond);                                  \
-			abort();                                                   \
-		}                                                                  \
-	} while (0)
 
 /* For the target's callbacks: whether to pause now. */
 static inline int drive_pause(struct drive *dr)
@@ -65,7 +58,7 @@ static inline void drive_check_offset(struct drive *dr, storm_dir d)
 	fprintf(stderr, "dir %d: storm_iscsi_offset %llu, bytes fed and lost %llu\n", (int)d,
 		(unsigned long long)storm_iscsi_offset(dr->parser, d),
 		(unsigned long long)dr->offset[d]);
-	DRIVE_CHECK(storm_iscsi_offset(dr->parser, d) == dr->offset[d]);
+	FUZZ_CHECK(storm_iscsi_offset(dr->parser, d) == dr->offset[d]);
 }
 
 static inline void drive_gap(struct drive *dr, storm_dir d, uint64_t len)
@@ -73,14 +66,14 @@ static inline void drive_gap(struct drive *dr, storm_dir d, uint64_t len)
 	dr->pause_budget = 0;
 	int rc = dr->gap(dr->obj, d, len);
 	if (dr->broken[d]) {
-		DRIVE_CHECK(len == 0 || rc == STORM_ERR_BROKEN);
+		FUZZ_CHECK(len == 0 || rc == STORM_ERR_BROKEN);
 		return;
 	}
 	if (rc < 0) {
 		dr->broken[d] = true;
 		return;
 	}
-	DRIVE_CHECK(rc == 0);
+	FUZZ_CHECK(rc == 0);
 	dr->offset[d] += len;
 	drive_check_offset(dr, d);
 }
@@ -97,7 +90,7 @@ static inline void drive_feed_record(struct drive *dr, const struct record *r, b
 		dr->paused = false;
 		ssize_t got = dr->feed(dr->obj, d, r->data + pos, n);
 		if (dr->broken[d]) {
-			DRIVE_CHECK(got == STORM_ERR_BROKEN);
+			FUZZ_CHECK(got == STORM_ERR_BROKEN);
 			pos += n;
 			continue;
 		}
@@ -106,8 +99,8 @@ static inline void drive_feed_record(struct drive *dr, const struct record *r, b
 			pos += n;
 			continue;
 		}
-		DRIVE_CHECK((size_t)got <= n);
-		DRIVE_CHECK((size_t)got == n || dr->paused);
+		FUZZ_CHECK((size_t)got <= n);
+		FUZZ_CHECK((size_t)got == n || dr->paused);
 		dr->offset[d] += (uint64_t)got;
 		drive_check_offset(dr, d);
 		pos += (size_t)got; /* the rest of the chunk goes in the next call */
@@ -132,7 +125,7 @@ static inline void drive_run(struct drive *dr, const uint8_t *data, size_t size)
 	/* A feed of nothing must not change anything, broken or not. */
 	for (int d = 0; d < 2; d++) {
 		ssize_t got = dr->feed(dr->obj, (storm_dir)d, data, 0);
-		DRIVE_CHECK(dr->broken[d] ? got == STORM_ERR_BROKEN : got == 0);
+		FUZZ_CHECK(dr->broken[d] ? got == STORM_ERR_BROKEN : got == 0);
 	}
 }
 

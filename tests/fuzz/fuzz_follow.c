@@ -51,6 +51,7 @@
 #include <storm/view.h>
 
 #include "../../lib/view/view_int.h"
+#include "fuzz_util.h"
 
 #ifndef STORM_FUZZ_DATA_DIR
 #define STORM_FUZZ_DATA_DIR "tests/fuzz/data"
@@ -65,17 +66,8 @@
  * PATH_MAX, '/', a name of at most 255 bytes (lib/view/emit.c PATH_CAP). */
 #define FOP_PATH_MAX (PATH_MAX + 255)
 
-#define CHECK(c)                                                                                 \
-	do {                                                                                     \
-		if (!(c)) {                                                                      \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__); \
-			abort();                                                                 \
-		}                                                                                \
-	} while (0)
-
 static const char *const image_names[IMAGES] = { "plain", "csum", "ext3" };
 static uint8_t *images[IMAGES];
-static volatile uint32_t g_sink;
 static bool verbose; /* STORM_FUZZ_VERBOSE set: each operation and the counters */
 
 struct run {
@@ -90,8 +82,8 @@ static int img_read(void *ctx, uint64_t offset, void *buf, size_t len)
 {
 	const struct run *r = ctx;
 
-	CHECK(buf != NULL);
-	CHECK(offset <= IMAGE_BYTES && len <= IMAGE_BYTES - offset);
+	FUZZ_CHECK(buf != NULL);
+	FUZZ_CHECK(offset <= IMAGE_BYTES && len <= IMAGE_BYTES - offset);
 	memcpy(buf, r->img + offset, len);
 	return 0;
 }
@@ -102,8 +94,8 @@ static void check_path(const char *p)
 		return;
 	size_t n = strnlen(p, FOP_PATH_MAX + 1);
 
-	CHECK(n >= 1 && n <= FOP_PATH_MAX);
-	CHECK(p[0] == '/');
+	FUZZ_CHECK(n >= 1 && n <= FOP_PATH_MAX);
+	FUZZ_CHECK(p[0] == '/');
 	g_sink += (uint8_t)p[n - 1];
 }
 
@@ -113,50 +105,50 @@ static int on_fop(void *ctx, const storm_fop *op)
 	unsigned type = op->mode & 0xF000u;
 
 	r->ops++;
-	CHECK(op != NULL);
+	FUZZ_CHECK(op != NULL);
 	if (verbose)
 		fprintf(stderr, "  %s ino %u %s%s%s off %llu len %llu size %llu mode %o stamp %llu\n",
 			storm_fop_name(op->op), op->ino, op->path ? op->path : "(null)",
 			op->to ? " -> " : "", op->to ? op->to : "", (unsigned long long)op->offset,
 			(unsigned long long)op->length, (unsigned long long)op->size, op->mode,
 			(unsigned long long)op->stamp);
-	CHECK(op->op >= STORM_FOP_CREATE && op->op <= STORM_FOP_READ);
-	CHECK(strcmp(storm_fop_name(op->op), "unknown") != 0);
+	FUZZ_CHECK(op->op >= STORM_FOP_CREATE && op->op <= STORM_FOP_READ);
+	FUZZ_CHECK(strcmp(storm_fop_name(op->op), "unknown") != 0);
 	check_path(op->path);
 	check_path(op->to);
-	CHECK(op->ino <= INODES);
-	CHECK(op->ino != 0 || op->op == STORM_FOP_WRITE);
-	CHECK(op->ino != 0 || op->path == NULL);
-	CHECK(op->to == NULL || op->op == STORM_FOP_RENAME);
-	CHECK(op->stamp >= 1 && op->stamp <= r->stamp);
+	FUZZ_CHECK(op->ino <= INODES);
+	FUZZ_CHECK(op->ino != 0 || op->op == STORM_FOP_WRITE);
+	FUZZ_CHECK(op->ino != 0 || op->path == NULL);
+	FUZZ_CHECK(op->to == NULL || op->op == STORM_FOP_RENAME);
+	FUZZ_CHECK(op->stamp >= 1 && op->stamp <= r->stamp);
 	switch (op->op) {
 	case STORM_FOP_WRITE:
 	case STORM_FOP_READ:
-		CHECK(op->length > 0 && op->offset + op->length > op->offset);
-		CHECK(op->op == STORM_FOP_WRITE || op->stamp == r->stamp);
-		CHECK(op->op == STORM_FOP_WRITE || op->length <= r->reading);
-		CHECK(op->op == STORM_FOP_READ || !r->reading);
-		CHECK(op->ino == 0 || op->offset + op->length <= (uint64_t)UINT32_MAX * 4 * BS);
-		CHECK(!op->size && !op->mode && !op->uid && !op->gid);
+		FUZZ_CHECK(op->length > 0 && op->offset + op->length > op->offset);
+		FUZZ_CHECK(op->op == STORM_FOP_WRITE || op->stamp == r->stamp);
+		FUZZ_CHECK(op->op == STORM_FOP_WRITE || op->length <= r->reading);
+		FUZZ_CHECK(op->op == STORM_FOP_READ || !r->reading);
+		FUZZ_CHECK(op->ino == 0 || op->offset + op->length <= (uint64_t)UINT32_MAX * 4 * BS);
+		FUZZ_CHECK(!op->size && !op->mode && !op->uid && !op->gid);
 		break;
 	case STORM_FOP_MKDIR:
-		CHECK(type == 0x4000);
+		FUZZ_CHECK(type == 0x4000);
 		break;
 	case STORM_FOP_SYMLINK:
-		CHECK(type == 0xA000);
+		FUZZ_CHECK(type == 0xA000);
 		break;
 	case STORM_FOP_CREATE:
-		CHECK(type != 0x4000 && type != 0xA000);
+		FUZZ_CHECK(type != 0x4000 && type != 0xA000);
 		break;
 	default:
 		break;
 	}
 	if (op->op != STORM_FOP_WRITE && op->op != STORM_FOP_READ)
-		CHECK(!op->offset && !op->length);
+		FUZZ_CHECK(!op->offset && !op->length);
 	if (op->op != STORM_FOP_TRUNCATE)
-		CHECK(!op->size);
+		FUZZ_CHECK(!op->size);
 	if (op->op != STORM_FOP_SETATTR)
-		CHECK(!op->uid && !op->gid);
+		FUZZ_CHECK(!op->uid && !op->gid);
 	if (r->fail) {
 		r->fail = false;
 		return CB_FAIL;
@@ -169,8 +161,8 @@ static void check_stats(const storm_view *v, const struct run *r, uint64_t nbloc
 	storm_view_stats st;
 
 	storm_view_stats_get(v, &st);
-	CHECK(st.ops == r->ops);
-	CHECK(st.held_blocks <= nblocks);
+	FUZZ_CHECK(st.ops == r->ops);
+	FUZZ_CHECK(st.held_blocks <= nblocks);
 	g_sink += (uint32_t)(st.transactions + st.journal_blocks + st.journal_skipped +
 			     st.direct_writes + st.inodes_changed + st.dir_blocks + st.malformed +
 			     st.missed + st.overlay_bytes);
@@ -189,19 +181,19 @@ static int check_run(void *ctx, const struct xt_run *r)
 	struct walk *w = ctx;
 	storm_owner o;
 
-	CHECK(r->len > 0 && r->start >= w->next && r->start + r->len <= w->nblocks);
-	CHECK(r->kind <= STORM_OWNER_OTHER);
+	FUZZ_CHECK(r->len > 0 && r->start >= w->next && r->start + r->len <= w->nblocks);
+	FUZZ_CHECK(r->kind <= STORM_OWNER_OTHER);
 	if (r->start > w->next) {
-		CHECK(storm_view_lookup(w->v, w->next, &o) == 0 && o.kind == STORM_OWNER_UNKNOWN);
-		CHECK(storm_view_lookup(w->v, r->start - 1, &o) == 0 && o.kind == STORM_OWNER_UNKNOWN);
+		FUZZ_CHECK(storm_view_lookup(w->v, w->next, &o) == 0 && o.kind == STORM_OWNER_UNKNOWN);
+		FUZZ_CHECK(storm_view_lookup(w->v, r->start - 1, &o) == 0 && o.kind == STORM_OWNER_UNKNOWN);
 	}
 	w->next = r->start + r->len;
 	for (uint64_t b = r->start; b < w->next; b += r->len - 1) {
 		memset(&o, 0xa5, sizeof o);
-		CHECK(storm_view_lookup(w->v, b, &o) == 0);
-		CHECK(o.kind == r->kind);
-		CHECK(o.ino <= INODES);
-		CHECK(o.reserved32 == 0 && !o.reserved[0] && !o.reserved[1] && !o.reserved[2] &&
+		FUZZ_CHECK(storm_view_lookup(w->v, b, &o) == 0);
+		FUZZ_CHECK(o.kind == r->kind);
+		FUZZ_CHECK(o.ino <= INODES);
+		FUZZ_CHECK(o.reserved32 == 0 && !o.reserved[0] && !o.reserved[1] && !o.reserved[2] &&
 		      !o.reserved[3]);
 		g_sink += o.kind + o.ino + (uint32_t)o.offset + o.group;
 		if (r->len == 1)
@@ -219,24 +211,24 @@ static void check_view(const storm_view *v, uint64_t nblocks)
 	storm_owner o;
 	struct walk w = { .v = v, .nblocks = nblocks };
 
-	CHECK(xt_visit(&v->xt, 0, UINT64_MAX, check_run, &w) == 0);
+	FUZZ_CHECK(xt_visit(&v->xt, 0, UINT64_MAX, check_run, &w) == 0);
 	if (w.next < nblocks)
-		CHECK(storm_view_lookup(v, nblocks - 1, &o) == 0 && o.kind == STORM_OWNER_UNKNOWN);
-	CHECK(storm_view_lookup(v, nblocks, &o) == -ERANGE);
+		FUZZ_CHECK(storm_view_lookup(v, nblocks - 1, &o) == 0 && o.kind == STORM_OWNER_UNKNOWN);
+	FUZZ_CHECK(storm_view_lookup(v, nblocks, &o) == -ERANGE);
 	for (uint32_t ino = 0; ino <= INODES + 1; ino++) {
 		int n = storm_view_path(v, ino, path, sizeof path);
 
 		if (n < 0) {
-			CHECK(n == -ENOENT || n == -ERANGE || n == -ELOOP);
+			FUZZ_CHECK(n == -ENOENT || n == -ERANGE || n == -ELOOP);
 			continue;
 		}
-		CHECK((size_t)n < sizeof path && path[0] == '/' && strlen(path) == (size_t)n);
+		FUZZ_CHECK((size_t)n < sizeof path && path[0] == '/' && strlen(path) == (size_t)n);
 		int m = storm_view_path(v, ino, small, sizeof small);
 
 		if ((size_t)n < sizeof small)
-			CHECK(m == n && memcmp(small, path, (size_t)n + 1) == 0);
+			FUZZ_CHECK(m == n && memcmp(small, path, (size_t)n + 1) == 0);
 		else
-			CHECK(m == -ERANGE);
+			FUZZ_CHECK(m == -ERANGE);
 	}
 }
 
@@ -291,12 +283,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.img = images[data[0] % IMAGES];
 	int rc = storm_view_open_ext4(&v, img_read, &r, IMAGE_BYTES);
 
-	CHECK(rc == 0 && v);
+	FUZZ_CHECK(rc == 0 && v);
 	uint64_t nblocks = storm_view_block_count(v);
 
-	CHECK(storm_view_block_size(v) == BS && nblocks == IMAGE_BYTES / BS);
-	CHECK(storm_view_follow(v, img_read, &r, on_fop, &r) == 0);
-	CHECK(storm_view_follow(v, img_read, &r, on_fop, &r) == -EALREADY);
+	FUZZ_CHECK(storm_view_block_size(v) == BS && nblocks == IMAGE_BYTES / BS);
+	FUZZ_CHECK(storm_view_follow(v, img_read, &r, on_fop, &r) == 0);
+	FUZZ_CHECK(storm_view_follow(v, img_read, &r, on_fop, &r) == -EALREADY);
 
 	static const uint32_t heads[4] = { 0, 512, 100, 1020 };
 	size_t off = 1;
@@ -316,22 +308,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r.stamp++;
 		r.fail = ctl & 0x40;
 		rc = storm_view_write(v, block * BS + head, (ctl & 0x20) ? NULL : buf, len, r.stamp);
-		CHECK(rc == 0 || (rc == CB_FAIL && (ctl & 0x40)));
+		FUZZ_CHECK(rc == 0 || (rc == CB_FAIL && (ctl & 0x40)));
 		if (ctl & 4) {
 			r.reading = len;
 			rc = storm_view_read(v, block * BS + head, len, r.stamp);
-			CHECK(rc == 0 || (rc == CB_FAIL && r.fail == false && (ctl & 0x40)));
+			FUZZ_CHECK(rc == 0 || (rc == CB_FAIL && r.fail == false && (ctl & 0x40)));
 			r.reading = 0;
 		}
 		r.fail = false;
 		check_stats(v, &r, nblocks);
 	}
-	CHECK(storm_view_flush(v) == 0);
+	FUZZ_CHECK(storm_view_flush(v) == 0);
 	check_stats(v, &r, nblocks);
 	storm_view_stats st;
 
 	storm_view_stats_get(v, &st);
-	CHECK(st.held_blocks == 0);
+	FUZZ_CHECK(st.held_blocks == 0);
 	if (verbose)
 		fprintf(stderr,
 			"stats: transactions %llu journal_blocks %llu skipped %llu direct %llu "

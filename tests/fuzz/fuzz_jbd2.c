@@ -28,18 +28,11 @@
 #include <storm/iscsi.h>
 
 #include "../../lib/view/jbd2.h"
+#include "fuzz_util.h"
 
 #define BS 1024u
 #define MAGIC 0xC03B3998u
 #define CB_STOP 77 /* what a callback returns to stop a transaction */
-
-#define CHECK(c)                                                                                 \
-	do {                                                                                     \
-		if (!(c)) {                                                                      \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__); \
-			abort();                                                                 \
-		}                                                                                \
-	} while (0)
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -83,9 +76,9 @@ static int cb_block(void *ctx, uint32_t seq, uint64_t home, const uint8_t *data)
 {
 	struct state *s = ctx;
 
-	CHECK(data != NULL);
-	CHECK(s->b64 || home <= UINT32_MAX);
-	CHECK(!s->in_txn || seq == s->txn_seq);
+	FUZZ_CHECK(data != NULL);
+	FUZZ_CHECK(s->b64 || home <= UINT32_MAX);
+	FUZZ_CHECK(!s->in_txn || seq == s->txn_seq);
 	s->in_txn = true;
 	s->txn_seq = seq;
 	s->nblock++;
@@ -96,8 +89,8 @@ static int cb_revoke(void *ctx, uint32_t seq, uint64_t home)
 {
 	struct state *s = ctx;
 
-	CHECK(s->b64 || home <= UINT32_MAX);
-	CHECK(!s->in_txn || seq == s->txn_seq);
+	FUZZ_CHECK(s->b64 || home <= UINT32_MAX);
+	FUZZ_CHECK(!s->in_txn || seq == s->txn_seq);
 	s->in_txn = true;
 	s->txn_seq = seq;
 	s->nrevoke++;
@@ -108,7 +101,7 @@ static int cb_commit(void *ctx, uint32_t seq)
 {
 	struct state *s = ctx;
 
-	CHECK(!s->in_txn || seq == s->txn_seq);
+	FUZZ_CHECK(!s->in_txn || seq == s->txn_seq);
 	s->in_txn = false;
 	s->ncommit++;
 	return ++s->calls % 31 == 0 ? CB_STOP : 0;
@@ -208,10 +201,10 @@ static void check_stats(const struct jbd2 *j, const struct state *s)
 	struct jbd2_stats st;
 
 	jbd2_stats(j, &st);
-	CHECK(st.blocks == s->nblock);
-	CHECK(st.revokes == s->nrevoke);
-	CHECK(st.committed == s->ncommit);
-	CHECK(jbd2_last_error(j) != NULL);
+	FUZZ_CHECK(st.blocks == s->nblock);
+	FUZZ_CHECK(st.revokes == s->nrevoke);
+	FUZZ_CHECK(st.committed == s->ncommit);
+	FUZZ_CHECK(jbd2_last_error(j) != NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -227,7 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	make_sb(&g, sb, data);
 	size_t cap = (size_t)(data[4] % 40) * BS + data[4] / 40;
 	int rc = jbd2_new(&j, sb, BS, g.nblocks, cap, &ops, &g);
-	CHECK(rc == 0 && j);
+	FUZZ_CHECK(rc == 0 && j);
 	memcpy(g.shadow[0], sb, BS);
 
 	for (size_t off = 10; off + 3 <= size;) {
@@ -249,9 +242,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(g.shadow[at], blk, BS);
 		rc = jbd2_write(j, at, blk);
 		if (at >= g.nblocks)
-			CHECK(rc == -EINVAL);
+			FUZZ_CHECK(rc == -EINVAL);
 		else
-			CHECK(rc == 0 || rc == CB_STOP || rc == -EUCLEAN || rc == STORM_ERR_UNSUPPORTED);
+			FUZZ_CHECK(rc == 0 || rc == CB_STOP || rc == -EUCLEAN || rc == STORM_ERR_UNSUPPORTED);
 		g.in_txn = false; /* a write delivers at most one transaction */
 		check_stats(j, &g);
 		/* Superblock writes may change the features the callbacks see. */

@@ -9,18 +9,8 @@
 
 #include "drive.h"
 
-static volatile uint32_t g_sink;
 static struct drive g_dr;
 static int g_errors[2];
-
-static void touch(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint32_t s = 0;
-	for (size_t i = 0; i < len; i++)
-		s += b[i];
-	g_sink += s;
-}
 
 static void touch_pdu(const storm_pdu *pdu)
 {
@@ -28,13 +18,13 @@ static void touch_pdu(const storm_pdu *pdu)
 	touch(bhs, STORM_BHS_LEN);
 	size_t len = 0;
 	const uint8_t *ahs = storm_pdu_ahs(pdu, &len);
-	DRIVE_CHECK(len == storm_bhs_ahs_len(bhs));
+	FUZZ_CHECK(len == storm_bhs_ahs_len(bhs));
 	if (len)
 		touch(ahs, len);
 	const uint8_t *cdb = storm_pdu_cdb(pdu, &len);
 	if (cdb)
 		touch(cdb, len);
-	DRIVE_CHECK(!cdb == (storm_bhs_opcode(bhs) != STORM_OP_SCSI_CMD));
+	FUZZ_CHECK(!cdb == (storm_bhs_opcode(bhs) != STORM_OP_SCSI_CMD));
 	uint32_t bidi = 0;
 	if (storm_pdu_bidi_read_length(pdu, &bidi) == 0)
 		g_sink += bidi;
@@ -66,7 +56,7 @@ static int on_data(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, uint32_t o
 	(void)p;
 	(void)d;
 	(void)user;
-	DRIVE_CHECK((uint64_t)offset + len <= storm_bhs_dsl(storm_pdu_bhs(pdu)));
+	FUZZ_CHECK((uint64_t)offset + len <= storm_bhs_dsl(storm_pdu_bhs(pdu)));
 	touch(data, len);
 	return drive_pause(&g_dr);
 }
@@ -97,10 +87,10 @@ static void on_error(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, int err,
 {
 	(void)p;
 	(void)user;
-	DRIVE_CHECK(err < 0);
+	FUZZ_CHECK(err < 0);
 	g_errors[d]++;
 	if (pdu) {
-		DRIVE_CHECK(storm_pdu_bhs(pdu) != NULL);
+		FUZZ_CHECK(storm_pdu_bhs(pdu) != NULL);
 		touch_pdu(pdu);
 	}
 	touch(reason, strlen(reason) + 1);
@@ -172,7 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	touch_state(p);
 	/* The error callback runs once per failed direction, never otherwise. */
 	for (int d = 0; d < 2; d++)
-		DRIVE_CHECK(g_errors[d] == (g_dr.broken[d] ? 1 : 0));
+		FUZZ_CHECK(g_errors[d] == (g_dr.broken[d] ? 1 : 0));
 	storm_iscsi_del(p);
 	return 0;
 }

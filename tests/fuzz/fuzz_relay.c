@@ -59,17 +59,7 @@ static struct {
 	storm_conn *conn;
 	bool closed;
 	struct end ini, tgt;
-	volatile uint32_t sink;
 } F;
-
-static void touch(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint32_t s = 0;
-	for (size_t i = 0; i < len; i++)
-		s += b[i];
-	F.sink += s;
-}
 
 static int h_open(storm_relay *r, storm_conn *c, void *u)
 {
@@ -77,7 +67,7 @@ static int h_open(storm_relay *r, storm_conn *c, void *u)
 	(void)u;
 	F.conn = c;
 	char buf[128];
-	DRIVE_CHECK(storm_conn_format(c, buf, sizeof buf) > 0);
+	FUZZ_CHECK(storm_conn_format(c, buf, sizeof buf) > 0);
 	return 0;
 }
 
@@ -86,7 +76,7 @@ static void h_close(storm_relay *r, storm_conn *c, int err, void *u)
 	(void)r;
 	(void)u;
 	(void)err;
-	DRIVE_CHECK(c == F.conn);
+	FUZZ_CHECK(c == F.conn);
 	const char *iqn = storm_conn_initiator_iqn(c);
 	if (iqn)
 		touch(iqn, strlen(iqn));
@@ -121,7 +111,7 @@ static int h_start(storm_relay *r, storm_conn *c, storm_io *io, void *u)
 	storm_io_op op = storm_io_operation(io);
 	if ((F.policy & 0x02u) && (op == STORM_IO_WRITE) && (storm_io_lba(io) & 1)) {
 		int rc = storm_conn_refuse(c, io, 0x07, 0x27, 0x00);
-		DRIVE_CHECK(rc == 0 || rc == -ENOMEM || rc == -ENOTSUP);
+		FUZZ_CHECK(rc == 0 || rc == -ENOMEM || rc == -ENOTSUP);
 		if (rc == 0)
 			return 0;
 	}
@@ -158,7 +148,7 @@ static int h_done(storm_relay *r, storm_conn *c, storm_io *io, void *u)
 	const uint8_t *sense = storm_io_sense(io, &len);
 	if (sense)
 		touch(sense, len);
-	F.sink += storm_io_status(io) + (uint32_t)storm_io_bytes(io);
+	g_sink += storm_io_status(io) + (uint32_t)storm_io_bytes(io);
 	return 0;
 }
 
@@ -227,8 +217,8 @@ static bool drain(struct end *e, const struct end *other)
 		if (n == 0)
 			return false;
 		if (!e->mismatch_ok) {
-			DRIVE_CHECK(e->recv_len + (size_t)n <= other->sent_len);
-			DRIVE_CHECK(memcmp(buf, other->sent + e->recv_len, (size_t)n) == 0);
+			FUZZ_CHECK(e->recv_len + (size_t)n <= other->sent_len);
+			FUZZ_CHECK(memcmp(buf, other->sent + e->recv_len, (size_t)n) == 0);
 		}
 		e->recv_len += (size_t)n;
 	}
@@ -240,11 +230,11 @@ static bool drain(struct end *e, const struct end *other)
 static void pump(storm_relay *r)
 {
 	for (int i = 0; i < 8; i++)
-		DRIVE_CHECK(storm_relay_service(r, 0) == 0);
+		FUZZ_CHECK(storm_relay_service(r, 0) == 0);
 	if (F.held && --F.held_rounds <= 0) {
 		storm_conn *c = F.held;
 		F.held = NULL;
-		DRIVE_CHECK(storm_conn_release(c) == 0);
+		FUZZ_CHECK(storm_conn_release(c) == 0);
 	}
 	if (F.ini.fd >= 0)
 		drain(&F.ini, &F.tgt);
@@ -291,10 +281,10 @@ static int connect_through(storm_relay *r)
 	if (connect(F.ini.fd, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS)
 		abort();
 	for (int i = 0; i < 2000 && F.tgt.fd < 0; i++) {
-		DRIVE_CHECK(storm_relay_service(r, 1) == 0);
+		FUZZ_CHECK(storm_relay_service(r, 1) == 0);
 		F.tgt.fd = accept4(F.tgt_listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	}
-	DRIVE_CHECK(F.tgt.fd >= 0); /* the relay reached the target within 2 s */
+	FUZZ_CHECK(F.tgt.fd >= 0); /* the relay reached the target within 2 s */
 	setsockopt(F.tgt.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	return 0;
 }
@@ -319,7 +309,7 @@ static void finish(storm_relay *r)
 		shutdown(F.ini.fd, SHUT_WR);
 		shutdown(F.tgt.fd, SHUT_WR);
 		for (int i = 0; i < 200 && !F.closed; i++) {
-			DRIVE_CHECK(storm_relay_service(r, 1) == 0);
+			FUZZ_CHECK(storm_relay_service(r, 1) == 0);
 			if (F.held) {
 				storm_conn *c = F.held;
 				F.held = NULL;
@@ -332,9 +322,9 @@ static void finish(storm_relay *r)
 	close_end(&F.ini, false);
 	close_end(&F.tgt, false);
 	for (int i = 0; i < 2000 && storm_relay_connections(r) > 0; i++)
-		DRIVE_CHECK(storm_relay_service(r, 1) == 0);
-	DRIVE_CHECK(storm_relay_connections(r) == 0);
-	DRIVE_CHECK(F.closed);
+		FUZZ_CHECK(storm_relay_service(r, 1) == 0);
+	FUZZ_CHECK(storm_relay_connections(r) == 0);
+	FUZZ_CHECK(F.closed);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

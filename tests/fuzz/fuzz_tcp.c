@@ -20,22 +20,12 @@ struct flow_rec {
 	uint64_t lost[2];
 };
 
-static volatile uint32_t g_sink;
 static size_t g_open;
-
-static void touch(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint32_t s = 0;
-	for (size_t i = 0; i < len; i++)
-		s += b[i];
-	g_sink += s;
-}
 
 static struct flow_rec *rec_of(storm_flow *f)
 {
 	struct flow_rec *r = storm_flow_user(f);
-	DRIVE_CHECK(r && r->magic == FLOW_MAGIC);
+	FUZZ_CHECK(r && r->magic == FLOW_MAGIC);
 	return r;
 }
 
@@ -43,7 +33,7 @@ static int on_open(storm_tcp *t, storm_flow *f, void *user)
 {
 	(void)t;
 	(void)user;
-	DRIVE_CHECK(storm_flow_user(f) == NULL);
+	FUZZ_CHECK(storm_flow_user(f) == NULL);
 	struct flow_rec *r = calloc(1, sizeof *r);
 	if (!r)
 		abort();
@@ -55,8 +45,8 @@ static int on_open(storm_tcp *t, storm_flow *f, void *user)
 	g_sink += c.port + s.port + c.addr[0] + s.addr[15];
 	char buf[128];
 	int n = storm_flow_format(f, buf, sizeof buf);
-	DRIVE_CHECK(n > 0 && (size_t)n < sizeof buf && strlen(buf) == (size_t)n);
-	DRIVE_CHECK(storm_flow_format(f, buf, 4) == -ENOSPC);
+	FUZZ_CHECK(n > 0 && (size_t)n < sizeof buf && strlen(buf) == (size_t)n);
+	FUZZ_CHECK(storm_flow_format(f, buf, 4) == -ENOSPC);
 	return 0;
 }
 
@@ -64,7 +54,7 @@ static int on_data(storm_tcp *t, storm_flow *f, storm_dir d, const uint8_t *data
 		   void *user)
 {
 	(void)user;
-	DRIVE_CHECK((unsigned)d <= STORM_T2I && len > 0);
+	FUZZ_CHECK((unsigned)d <= STORM_T2I && len > 0);
 	rec_of(f)->bytes[d] += len;
 	touch(data, len);
 	g_sink += (uint32_t)storm_tcp_now(t);
@@ -75,7 +65,7 @@ static int on_gap(storm_tcp *t, storm_flow *f, storm_dir d, uint64_t len, void *
 {
 	(void)t;
 	(void)user;
-	DRIVE_CHECK((unsigned)d <= STORM_T2I && len > 0);
+	FUZZ_CHECK((unsigned)d <= STORM_T2I && len > 0);
 	rec_of(f)->lost[d] += len;
 	return 0;
 }
@@ -84,10 +74,10 @@ static void on_close(storm_tcp *t, storm_flow *f, storm_tcp_close why, void *use
 {
 	(void)t;
 	(void)user;
-	DRIVE_CHECK(why <= STORM_TCP_FLUSHED);
+	FUZZ_CHECK(why <= STORM_TCP_FLUSHED);
 	free(rec_of(f));
 	storm_flow_set_user(f, NULL);
-	DRIVE_CHECK(g_open > 0);
+	FUZZ_CHECK(g_open > 0);
 	g_open--;
 }
 
@@ -115,17 +105,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t ts = 1000000;
 	while (record_next(&data, &size, &r)) {
 		if (r.gap) {
-			DRIVE_CHECK(storm_tcp_flush(t) == 0);
-			DRIVE_CHECK(g_open == 0);
+			FUZZ_CHECK(storm_tcp_flush(t) == 0);
+			FUZZ_CHECK(g_open == 0);
 			continue;
 		}
 		ts += 1 + (r.flags >> REC_CHUNK_SHIFT);
 		int rc = storm_tcp_packet(t, r.data, r.len, ts);
-		DRIVE_CHECK(rc == 0 || rc == 1 || rc == STORM_ERR_FORMAT);
-		DRIVE_CHECK(g_open <= 4);
+		FUZZ_CHECK(rc == 0 || rc == 1 || rc == STORM_ERR_FORMAT);
+		FUZZ_CHECK(g_open <= 4);
 	}
-	DRIVE_CHECK(storm_tcp_flush(t) == 0);
-	DRIVE_CHECK(g_open == 0);
+	FUZZ_CHECK(storm_tcp_flush(t) == 0);
+	FUZZ_CHECK(g_open == 0);
 	storm_tcp_del(t);
 	return 0;
 }

@@ -20,18 +20,8 @@ struct task_rec {
 	uint64_t bytes;
 };
 
-static volatile uint32_t g_sink;
 static struct drive g_dr;
 static size_t g_live; /* tasks started and not yet done */
-
-static void touch(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint32_t s = 0;
-	for (size_t i = 0; i < len; i++)
-		s += b[i];
-	g_sink += s;
-}
 
 static void touch_io(storm_io *io)
 {
@@ -40,7 +30,7 @@ static void touch_io(storm_io *io)
 	if (len)
 		touch(cdb, len);
 	storm_io_op op = storm_io_operation(io);
-	DRIVE_CHECK((unsigned)op < STORM_IO_OP_COUNT);
+	FUZZ_CHECK((unsigned)op < STORM_IO_OP_COUNT);
 	const char *name = storm_io_op_name(op);
 	if (name)
 		touch(name, strlen(name));
@@ -57,7 +47,7 @@ static void touch_io(storm_io *io)
 		uint64_t lba;
 		uint32_t blocks;
 		int rc = storm_io_unmap_range(io, i, &lba, &blocks);
-		DRIVE_CHECK(i < n ? rc == 0 : rc != 0);
+		FUZZ_CHECK(i < n ? rc == 0 : rc != 0);
 		if (rc == 0)
 			g_sink += (uint32_t)lba + blocks;
 	}
@@ -66,14 +56,14 @@ static void touch_io(storm_io *io)
 static struct task_rec *rec_of(storm_io *io)
 {
 	struct task_rec *t = storm_io_user(io);
-	DRIVE_CHECK(t && t->magic == TASK_MAGIC && t->itt == storm_io_itt(io));
+	FUZZ_CHECK(t && t->magic == TASK_MAGIC && t->itt == storm_io_itt(io));
 	return t;
 }
 
 static int on_start(storm_session *s, storm_io *io, void *user)
 {
 	(void)user;
-	DRIVE_CHECK(storm_io_user(io) == NULL);
+	FUZZ_CHECK(storm_io_user(io) == NULL);
 	touch_io(io);
 	struct task_rec *t = malloc(sizeof *t);
 	if (!t)
@@ -91,7 +81,7 @@ static int on_data(storm_session *s, storm_io *io, storm_dir d, uint64_t offset,
 {
 	(void)s;
 	(void)user;
-	DRIVE_CHECK((unsigned)d <= STORM_T2I);
+	FUZZ_CHECK((unsigned)d <= STORM_T2I);
 	struct task_rec *t = rec_of(io);
 	t->bytes += len;
 	g_sink += (uint32_t)offset;
@@ -106,10 +96,10 @@ static int on_done(storm_session *s, storm_io *io, void *user)
 	(void)user;
 	struct task_rec *t = rec_of(io);
 	touch_io(io);
-	DRIVE_CHECK(storm_io_bytes(io) >= t->bytes);
+	FUZZ_CHECK(storm_io_bytes(io) >= t->bytes);
 	free(t);
 	storm_io_set_user(io, NULL);
-	DRIVE_CHECK(g_live > 0);
+	FUZZ_CHECK(g_live > 0);
 	g_live--;
 	return 0;
 }
@@ -154,9 +144,9 @@ static void on_error(storm_iscsi *p, storm_dir d, const storm_pdu *pdu, int err,
 	(void)p;
 	(void)d;
 	(void)user;
-	DRIVE_CHECK(err < 0);
+	FUZZ_CHECK(err < 0);
 	if (pdu) {
-		DRIVE_CHECK(storm_pdu_bhs(pdu) != NULL);
+		FUZZ_CHECK(storm_pdu_bhs(pdu) != NULL);
 		touch(storm_pdu_bhs(pdu), STORM_BHS_LEN);
 	}
 	touch(reason, strlen(reason) + 1);
@@ -199,11 +189,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_dr.feed = feed;
 	g_dr.gap = gap;
 	drive_run(&g_dr, data, size);
-	DRIVE_CHECK(storm_session_outstanding(s) >= g_live);
+	FUZZ_CHECK(storm_session_outstanding(s) >= g_live);
 	storm_session_close(s);
 	/* Every task started was reported done. */
-	DRIVE_CHECK(g_live == 0);
-	DRIVE_CHECK(storm_session_outstanding(s) == 0);
+	FUZZ_CHECK(g_live == 0);
+	FUZZ_CHECK(storm_session_outstanding(s) == 0);
 	storm_session_del(s);
 	return 0;
 }

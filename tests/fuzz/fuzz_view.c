@@ -24,18 +24,11 @@
 
 #include <storm/view.h>
 
+#include "fuzz_util.h"
+
 #define VOLUME_MAX (4u << 20)
 #define INODES_MAX 65536u
 
-static volatile uint32_t g_sink;
-
-#define CHECK(c)                                                                                 \
-	do {                                                                                     \
-		if (!(c)) {                                                                      \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__); \
-			abort();                                                                 \
-		}                                                                                \
-	} while (0)
 
 struct img {
 	const uint8_t *data;
@@ -48,7 +41,7 @@ static int img_read(void *ctx, uint64_t offset, void *buf, size_t len)
 	const struct img *im = ctx;
 
 	/* The view promises never to read past volume_bytes. */
-	CHECK(offset <= im->volume && len <= im->volume - offset);
+	FUZZ_CHECK(offset <= im->volume && len <= im->volume - offset);
 	uint8_t *out = buf;
 	size_t have = 0;
 	if (offset < im->size) {
@@ -100,31 +93,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	storm_view *v = (storm_view *)&im; /* must be overwritten */
 	int rc = storm_view_open_ext4(&v, img_read, &im, im.volume);
 	if (rc) {
-		CHECK(rc < 0);
-		CHECK(v == NULL);
+		FUZZ_CHECK(rc < 0);
+		FUZZ_CHECK(v == NULL);
 		return 0;
 	}
-	CHECK(v != NULL);
+	FUZZ_CHECK(v != NULL);
 
 	uint32_t bs = storm_view_block_size(v);
 	uint64_t nblocks = storm_view_block_count(v);
-	CHECK(bs >= 1024 && bs <= 65536 && (bs & (bs - 1)) == 0);
-	CHECK(nblocks <= im.volume / bs);
+	FUZZ_CHECK(bs >= 1024 && bs <= 65536 && (bs & (bs - 1)) == 0);
+	FUZZ_CHECK(nblocks <= im.volume / bs);
 	g_sink += (uint32_t)storm_view_extent_count(v);
 
 	storm_owner o;
 	for (uint64_t b = 0; b < nblocks; b++) {
 		memset(&o, 0xa5, sizeof o);
-		CHECK(storm_view_lookup(v, b, &o) == 0);
-		CHECK(o.kind <= STORM_OWNER_OTHER);
-		CHECK(o.reserved32 == 0 && !o.reserved[0] && !o.reserved[1] && !o.reserved[2] &&
+		FUZZ_CHECK(storm_view_lookup(v, b, &o) == 0);
+		FUZZ_CHECK(o.kind <= STORM_OWNER_OTHER);
+		FUZZ_CHECK(o.reserved32 == 0 && !o.reserved[0] && !o.reserved[1] && !o.reserved[2] &&
 		      !o.reserved[3]);
 		const char *name = storm_owner_kind_name(o.kind);
-		CHECK(name != NULL);
+		FUZZ_CHECK(name != NULL);
 		g_sink += o.kind + o.ino + (uint32_t)o.offset + o.group + (uint32_t)strlen(name);
 	}
-	CHECK(storm_view_lookup(v, nblocks, &o) == -ERANGE);
-	CHECK(storm_view_lookup(v, UINT64_MAX, &o) == -ERANGE);
+	FUZZ_CHECK(storm_view_lookup(v, nblocks, &o) == -ERANGE);
+	FUZZ_CHECK(storm_view_lookup(v, UINT64_MAX, &o) == -ERANGE);
 
 	/* The inode count the superblock claims; the view was built from it. */
 	uint32_t ninodes = size >= 1028 ? le32(data + 1024) : 0;
@@ -135,20 +128,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (uint32_t ino = 0; ino <= ninodes + 1; ino++) {
 		int n = storm_view_path(v, ino, path, sizeof path);
 		if (n < 0) {
-			CHECK(n == -ENOENT || n == -ERANGE || n == -ELOOP);
+			FUZZ_CHECK(n == -ENOENT || n == -ERANGE || n == -ELOOP);
 			continue;
 		}
 		/* Names holding NUL or '/' are skipped by the view, so the
 		 * length is the string's. */
-		CHECK((size_t)n < sizeof path && path[n] == '\0' && path[0] == '/');
-		CHECK(strlen(path) == (size_t)n);
+		FUZZ_CHECK((size_t)n < sizeof path && path[n] == '\0' && path[0] == '/');
+		FUZZ_CHECK(strlen(path) == (size_t)n);
 		g_sink += (uint32_t)path[n - 1];
 		int m = storm_view_path(v, ino, small, sizeof small);
 		if ((size_t)n < sizeof small)
-			CHECK(m == n && memcmp(small, path, (size_t)n + 1) == 0);
+			FUZZ_CHECK(m == n && memcmp(small, path, (size_t)n + 1) == 0);
 		else
-			CHECK(m == -ERANGE);
-		CHECK(storm_view_path(v, ino, NULL, 0) == -ERANGE);
+			FUZZ_CHECK(m == -ERANGE);
+		FUZZ_CHECK(storm_view_path(v, ino, NULL, 0) == -ERANGE);
 	}
 	storm_view_del(v);
 	return 0;
