@@ -148,26 +148,6 @@ static int h_done(storm_relay *r, storm_conn *c, storm_io *io, void *u)
 	return 0;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int listener(char *addr, size_t len)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	cr_assert_geq(fd, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	cr_assert_eq(listen(fd, 16), 0);
-	socklen_t sl = sizeof sa;
-	getsockname(fd, (struct sockaddr *)&sa, &sl);
-	snprintf(addr, len, "127.0.0.1:%u", ntohs(sa.sin_port));
-	return fd;
-}
-
 static void rx_start(size_t max_buffered)
 {
 	uint16_t tsih = rx.login_tsih;
@@ -175,7 +155,7 @@ static void rx_start(size_t max_buffered)
 	memset(&rx, 0, sizeof rx);
 	rx.login_tsih = tsih;
 	rx.refuse_rc = refuse_rc;
-	rx.tlfd = listener(rx.target, sizeof rx.target);
+	rx.tlfd = tu_listener(rx.target, sizeof rx.target, 0);
 	storm_relay_config *cfg;
 	storm_relay_callbacks *cbs;
 	cr_assert_eq(storm_relay_config_new(&cfg), 0);
@@ -221,10 +201,10 @@ static void connect_pair(int *ifd, int *tfd, int rcvbuf)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	double end = now_ms() + 2000;
+	double end = tu_now_ms() + 2000;
 	int t;
 	while ((t = accept4(rx.tlfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
-		cr_assert_lt(now_ms(), end, "the relay did not connect upstream");
+		cr_assert_lt(tu_now_ms(), end, "the relay did not connect upstream");
 		pump();
 	}
 	/* The peers send small pieces: no Nagle delay between them. */
@@ -234,7 +214,7 @@ static void connect_pair(int *ifd, int *tfd, int rcvbuf)
 	*ifd = fd;
 	*tfd = t;
 	while (!rx.conn) {
-		cr_assert_lt(now_ms(), end);
+		cr_assert_lt(tu_now_ms(), end);
 		pump();
 	}
 }
@@ -749,9 +729,9 @@ static void login(void)
 	tb_u32(&p, 28, S.t_exp);
 	tb_u32(&p, 32, S.t_max);
 	tb_data(&p, text[1], tb_text(text[1], sizeof text[1], pt, 3));
-	double end = now_ms() + 5000;
+	double end = tu_now_ms() + 5000;
 	while (S.tgt.in.len < S.want_t.len) {
-		cr_assert_lt(now_ms(), end, "login request stalled");
+		cr_assert_lt(tu_now_ms(), end, "login request stalled");
 		peer_send_some(&S.ini);
 		pump();
 		peer_recv(&S.tgt);
@@ -760,7 +740,7 @@ static void login(void)
 	S.tgt.in_used = S.want_t_pos = S.tgt.in.len;
 	tgt_emit(&p);
 	while (S.ini.in.len < S.tgt.out.len) {
-		cr_assert_lt(now_ms(), end, "login response stalled");
+		cr_assert_lt(tu_now_ms(), end, "login response stalled");
 		peer_send_some(&S.tgt);
 		pump();
 		peer_recv(&S.ini);
@@ -829,9 +809,9 @@ static void run_sim(const struct sim_opts *o, size_t max_buffered)
 {
 	start(o, max_buffered, 0);
 	make_cmds();
-	double end = now_ms() + 90000, active = now_ms();
-	while (S.completed < S.o.n || !all_sent_and_quiet() || now_ms() - active < 30) {
-		cr_assert_lt(now_ms(), end, "stalled: %u of %u done, %u sent, window to 0x%x, next CmdSN 0x%x",
+	double end = tu_now_ms() + 90000, active = tu_now_ms();
+	while (S.completed < S.o.n || !all_sent_and_quiet() || tu_now_ms() - active < 30) {
+		cr_assert_lt(tu_now_ms(), end, "stalled: %u of %u done, %u sent, window to 0x%x, next CmdSN 0x%x",
 			     S.completed, S.o.n, S.next, S.max_seen, S.cmdsn);
 		cr_assert_not_null(rx.conn, "the relay closed the connection (%s)", storm_strerror(rx.close_err));
 		ini_issue();
@@ -842,7 +822,7 @@ static void run_sim(const struct sim_opts *o, size_t max_buffered)
 		tgt_step();
 		ini_step();
 		if (S.ini.in.len + S.tgt.in.len != before)
-			active = now_ms();
+			active = tu_now_ms();
 		if (rx.conn && rx.conn->refusal) {
 			size_t pts = seqmap_points(&rx.conn->refusal->map);
 			S.max_points = pts > S.max_points ? pts : S.max_points;
@@ -934,9 +914,9 @@ Test(refuse, many_refusals_bounded, .timeout = 240)
 static void send_all(struct peer *p, const tu_buf *b)
 {
 	size_t off = 0;
-	double end = now_ms() + 5000;
+	double end = tu_now_ms() + 5000;
 	while (off < b->len) {
-		cr_assert_lt(now_ms(), end, "send stalled");
+		cr_assert_lt(tu_now_ms(), end, "send stalled");
 		ssize_t k = send(p->fd, b->data + off, b->len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (k > 0)
 			off += (size_t)k;
@@ -948,9 +928,9 @@ static void send_all(struct peer *p, const tu_buf *b)
 static void expect_bytes(struct peer *p, size_t n)
 {
 	size_t want = p->in.len + n;
-	double end = now_ms() + 5000;
+	double end = tu_now_ms() + 5000;
 	while (p->in.len < want) {
-		cr_assert_lt(now_ms(), end, "%zu of %zu bytes arrived (relay: %s)", p->in.len - (want - n), n,
+		cr_assert_lt(tu_now_ms(), end, "%zu of %zu bytes arrived (relay: %s)", p->in.len - (want - n), n,
 			     rx.conn ? "open" : storm_strerror(rx.close_err));
 		pump();
 		peer_recv(p);
@@ -1146,11 +1126,11 @@ Test(refuse, initiator_buffer_full)
 	for (size_t i = 0; i < sizeof stream; i += sizeof nop)
 		memcpy(stream + i, nop, sizeof nop);
 	uint64_t tsent = 0;
-	double end = now_ms() + 10000;
+	double end = tu_now_ms() + 10000;
 	struct relay_buf *b = &c->buf[STORM_T2I];
 	/* Until the relay holds a full buffer and the target's sends block. */
 	for (int blocked = 0; blocked < 50;) {
-		cr_assert_lt(now_ms(), end, "the relay's buffer never filled");
+		cr_assert_lt(tu_now_ms(), end, "the relay's buffer never filled");
 		size_t off = tsent % sizeof stream;
 		ssize_t k = send(S.tgt.fd, stream + off, sizeof stream - off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (k > 0)
@@ -1172,7 +1152,7 @@ Test(refuse, initiator_buffer_full)
 	uint64_t nops = 0, stop_at = UINT64_MAX; /* NOP-In bytes received; the target's last byte */
 	size_t max_cap = 0;
 	while (!answered || nops < tsent || tsent < stop_at) {
-		cr_assert_lt(now_ms(), end + 20000, "stalled (answered %d)", answered);
+		cr_assert_lt(tu_now_ms(), end + 20000, "stalled (answered %d)", answered);
 		if (tsent < stop_at) {
 			size_t off = tsent % sizeof stream;
 			size_t n = sizeof stream - off;

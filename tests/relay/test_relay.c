@@ -132,38 +132,15 @@ static struct fx {
 	struct seen s;
 } fx;
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static void set_nonblock(int fd)
 {
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-/* A listening socket on 127.0.0.1, port chosen by the kernel. */
-static int listener(char *addr, size_t len, int rcvbuf)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	cr_assert_geq(fd, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	if (rcvbuf)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	cr_assert_eq(listen(fd, 16), 0);
-	socklen_t sl = sizeof sa;
-	getsockname(fd, (struct sockaddr *)&sa, &sl);
-	snprintf(addr, len, "127.0.0.1:%u", ntohs(sa.sin_port));
-	return fd;
-}
-
 /* A port where nothing listens: bound once, then closed. */
 static void dead_port(char *addr, size_t len)
 {
-	int fd = listener(addr, len, 0);
+	int fd = tu_listener(addr, len, 0);
 	close(fd);
 }
 
@@ -203,7 +180,7 @@ static void fx_start(const struct fx_opts *o)
 	if (o && o->unreachable)
 		dead_port(fx.target, sizeof fx.target);
 	else
-		fx.tlfd = listener(fx.target, sizeof fx.target, o ? o->target_rcvbuf : 0);
+		fx.tlfd = tu_listener(fx.target, sizeof fx.target, o ? o->target_rcvbuf : 0);
 	if (o && o->blackhole)
 		blackhole(fx.tlfd, fx.target);
 
@@ -258,17 +235,17 @@ static void pump(void)
 
 static void pump_for(double ms)
 {
-	double end = now_ms() + ms;
-	while (now_ms() < end)
+	double end = tu_now_ms() + ms;
+	while (tu_now_ms() < end)
 		pump();
 }
 
 /* Services the relay until @p done(arg) or @p ms pass; returns done's last value. */
 static bool pump_until(bool (*done)(void *), void *arg, double ms)
 {
-	double end = now_ms() + ms;
+	double end = tu_now_ms() + ms;
 	while (!done(arg)) {
-		if (now_ms() > end)
+		if (tu_now_ms() > end)
 			return false;
 		pump();
 	}
@@ -312,26 +289,32 @@ static int client(int sndbuf)
 /* The relay's connection to the fake target, accepted within @p ms, or -1. */
 static int accept_target(double ms)
 {
-	double end = now_ms() + ms;
+	double end = tu_now_ms() + ms;
 	for (;;) {
 		int fd = accept4(fx.tlfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0)
 			return fd;
 		cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "accept: %s", strerror(errno));
-		if (now_ms() > end)
+		if (tu_now_ms() > end)
 			return -1;
 		pump();
 	}
 }
 
-/* A relay with default options, an initiator connected through it and the
- * target's side of the relayed connection. */
+/* An initiator connected through the running relay, and the target's side
+ * of the relayed connection. */
+static void link_up(int *cfd, int *tfd)
+{
+	*cfd = client(0);
+	*tfd = accept_target(2000);
+	cr_assert_geq(*tfd, 0, "the relay did not connect upstream");
+}
+
+/* A relay with default options and one connection through it (link_up). */
 static void connected(int *cfd, int *tfd)
 {
 	fx_start(NULL);
-	*cfd = client(0);
-	*tfd = accept_target(2000);
-	cr_assert_geq(*tfd, 0);
+	link_up(cfd, tfd);
 }
 
 /* Sends @p len bytes on @p src and reads them on @p dst, servicing the relay
@@ -340,9 +323,9 @@ static void transfer(int src, int dst, const uint8_t *data, size_t len)
 {
 	uint8_t *got = malloc(len ? len : 1);
 	size_t sent = 0, recvd = 0;
-	double end = now_ms() + 10000;
+	double end = tu_now_ms() + 10000;
 	while (recvd < len) {
-		cr_assert_lt(now_ms(), end, "transfer stalled: %zu/%zu sent, %zu received", sent, len, recvd);
+		cr_assert_lt(tu_now_ms(), end, "transfer stalled: %zu/%zu sent, %zu received", sent, len, recvd);
 		if (sent < len) {
 			ssize_t n = send(src, data + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n > 0)
@@ -365,7 +348,7 @@ static void transfer(int src, int dst, const uint8_t *data, size_t len)
  * 1 if data arrived instead, -ETIMEDOUT. */
 static int wait_end(int fd, double ms)
 {
-	double end = now_ms() + ms;
+	double end = tu_now_ms() + ms;
 	for (;;) {
 		uint8_t b[4096];
 		ssize_t n = recv(fd, b, sizeof b, MSG_DONTWAIT);
@@ -375,7 +358,7 @@ static int wait_end(int fd, double ms)
 			return 1;
 		if (errno != EAGAIN)
 			return -errno;
-		if (now_ms() > end)
+		if (tu_now_ms() > end)
 			return -ETIMEDOUT;
 		pump();
 	}
@@ -503,9 +486,8 @@ TestSuite(relay, .fini = fx_stop, .timeout = 60);
 Test(relay, bytes_pass_both_ways)
 {
 	fx_start(NULL);
-	int cfd = client(0);
-	int tfd = accept_target(2000);
-	cr_assert_geq(tfd, 0, "the relay did not connect upstream");
+	int cfd, tfd;
+	link_up(&cfd, &tfd);
 	pump_for(20);
 	cr_assert_eq(fx.s.opens, 1);
 	cr_assert_eq(storm_relay_connections(fx.r), 1);
@@ -634,9 +616,9 @@ Test(relay, target_reset_passed_on)
 	login(cfd, tfd);
 	ping(cfd, tfd, 1);
 	linger0_close(tfd);
-	double t0 = now_ms();
+	double t0 = tu_now_ms();
 	assert_closed(cfd, "initiator");
-	cr_assert_lt(now_ms() - t0, 1000);
+	cr_assert_lt(tu_now_ms() - t0, 1000);
 	cr_assert(pump_until(no_conns, NULL, 1000));
 	cr_assert_eq(fx.s.closes, 1);
 	cr_assert_eq(fx.s.last_err, -ECONNRESET, "%s", storm_strerror(fx.s.last_err));
@@ -720,15 +702,15 @@ Test(relay, back_pressure, .timeout = 120)
 	const uint64_t max = 256ull * BP_PDU; /* 64 MiB: more than any socket buffers */
 	uint8_t chunk[65536];
 	uint64_t sent = 0;
-	double idle_since = now_ms();
-	while (now_ms() - idle_since < 300) {
+	double idle_since = tu_now_ms();
+	while (tu_now_ms() - idle_since < 300) {
 		cr_assert_lt(sent, max, "sends never blocked: the relay buffers without bound");
 		size_t n = sizeof chunk < max - sent ? sizeof chunk : (size_t)(max - sent);
 		bp_bytes(sent, chunk, n);
 		ssize_t k = send(cfd, chunk, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (k > 0) {
 			sent += (uint64_t)k;
-			idle_since = now_ms();
+			idle_since = tu_now_ms();
 		} else {
 			cr_assert(errno == EAGAIN, "send: %s", strerror(errno));
 		}
@@ -750,9 +732,9 @@ Test(relay, back_pressure, .timeout = 120)
 	const uint64_t total = (sent / BP_PDU + 4) * BP_PDU;
 	uint64_t got = 0;
 	uint8_t rbuf[65536], want[65536];
-	double end = now_ms() + 60000;
+	double end = tu_now_ms() + 60000;
 	while (got < total) {
-		cr_assert_lt(now_ms(), end, "stalled: %llu of %llu read", (unsigned long long)got,
+		cr_assert_lt(tu_now_ms(), end, "stalled: %llu of %llu read", (unsigned long long)got,
 			     (unsigned long long)total);
 		if (sent < total) {
 			size_t n = sizeof chunk < total - sent ? sizeof chunk : (size_t)(total - sent);
@@ -784,11 +766,9 @@ Test(relay, back_pressure, .timeout = 120)
 Test(relay, malformed_stream_closes_only_its_connection)
 {
 	fx_start(NULL);
-	int bad = client(0);
-	int tbad = accept_target(2000);
-	int good = client(0);
-	int tgood = accept_target(2000);
-	cr_assert(tbad >= 0 && tgood >= 0);
+	int bad, tbad, good, tgood;
+	link_up(&bad, &tbad);
+	link_up(&good, &tgood);
 	login(bad, tbad);
 	login(good, tgood);
 	cr_assert_eq(storm_relay_connections(fx.r), 2);
@@ -836,9 +816,8 @@ Test(relay, address_allowed)
 {
 	struct fx_opts o = {.allow_addr = "127.0.0.0/8"};
 	fx_start(&o);
-	int cfd = client(0);
-	int tfd = accept_target(2000);
-	cr_assert_geq(tfd, 0);
+	int cfd, tfd;
+	link_up(&cfd, &tfd);
 	login(cfd, tfd);
 	close(cfd);
 	close(tfd);
@@ -850,9 +829,8 @@ Test(relay, iqn_not_allowed)
 {
 	struct fx_opts o = {.allow_iqn = IQN_GOOD};
 	fx_start(&o);
-	int cfd = client(0);
-	int tfd = accept_target(2000);
-	cr_assert_geq(tfd, 0);
+	int cfd, tfd;
+	link_up(&cfd, &tfd);
 	tu_buf req, resp;
 	login_pair(&req, &resp, "InitiatorName=iqn.2024-01.test:intruder");
 	cr_assert_eq(send(cfd, req.data, req.len, MSG_NOSIGNAL), (ssize_t)req.len);
@@ -866,9 +844,7 @@ Test(relay, iqn_not_allowed)
 	close(cfd);
 	close(tfd);
 
-	cfd = client(0);
-	tfd = accept_target(2000);
-	cr_assert_geq(tfd, 0);
+	link_up(&cfd, &tfd);
 	login(cfd, tfd);
 	ping(cfd, tfd, 1);
 	cr_assert_eq(storm_relay_connections(fx.r), 1);
@@ -901,10 +877,10 @@ Test(relay, connect_deadline)
 	struct fx_opts o = {.blackhole = true, .connect_ms = 300, .login_ms = 5000};
 	fx_start(&o);
 	int cfd = client(0);
-	double t0 = now_ms();
+	double t0 = tu_now_ms();
 	cr_assert(pump_until(one_conn, NULL, 2000), "the relay did not accept");
 	cr_assert(pump_until(no_conns, NULL, 3000), "still %zu connections", storm_relay_connections(fx.r));
-	double took = now_ms() - t0;
+	double took = tu_now_ms() - t0;
 	cr_expect(took >= 250 && took < 1500, "closed after %.0f ms", took);
 	cr_assert_eq(fx.s.last_err, -ETIMEDOUT, "%s", storm_strerror(fx.s.last_err));
 	cr_expect_eq(stats().timed_out, 1);
@@ -918,16 +894,14 @@ Test(relay, login_deadline)
 {
 	struct fx_opts o = {.connect_ms = 1000, .login_ms = 300};
 	fx_start(&o);
-	int idle = client(0);
-	int idle_t = accept_target(2000);
-	cr_assert_geq(idle_t, 0);
-	int cfd = client(0), tfd = accept_target(2000);
-	cr_assert_geq(tfd, 0);
+	int idle, idle_t, cfd, tfd;
+	link_up(&idle, &idle_t);
+	link_up(&cfd, &tfd);
 	login(cfd, tfd);
-	double t0 = now_ms();
+	double t0 = tu_now_ms();
 	pump_for(1200);
 	cr_assert_eq(storm_relay_connections(fx.r), 1, "%zu connections after %.0f ms",
-		     storm_relay_connections(fx.r), now_ms() - t0);
+		     storm_relay_connections(fx.r), tu_now_ms() - t0);
 	cr_assert_eq(fx.s.last_err, -ETIMEDOUT, "%s", storm_strerror(fx.s.last_err));
 	assert_closed(idle, "idle initiator");
 	assert_closed(idle_t, "idle target side");
@@ -946,8 +920,8 @@ Test(relay, connection_limit)
 {
 	struct fx_opts o = {.max_conns = 1};
 	fx_start(&o);
-	int cfd = client(0), tfd = accept_target(2000);
-	cr_assert_geq(tfd, 0);
+	int cfd, tfd;
+	link_up(&cfd, &tfd);
 	login(cfd, tfd);
 	int over = client(0);
 	assert_closed(over, "initiator past the bound");
@@ -956,8 +930,8 @@ Test(relay, connection_limit)
 	close(cfd);
 	close(tfd);
 	cr_assert(pump_until(no_conns, NULL, 2000));
-	int again = client(0), tagain = accept_target(2000);
-	cr_assert_geq(tagain, 0, "the slot is free again");
+	int again, tagain;
+	link_up(&again, &tagain); /* the slot is free again */
 	storm_relay_stats st = stats();
 	cr_expect(st.refused_limit == 1 && st.accepted == 2, "%llu refused, %llu accepted",
 		  (unsigned long long)st.refused_limit, (unsigned long long)st.accepted);
@@ -1062,9 +1036,9 @@ Test(relay, quiet_while_draining_to_slow_target)
 	uint8_t *stream = malloc(sent);
 	bp_bytes(0, stream, sent);
 	uint64_t off = 0;
-	double end = now_ms() + 5000;
+	double end = tu_now_ms() + 5000;
 	while (off < sent) { /* no pump: the relay's kernel socket takes it all */
-		cr_assert_lt(now_ms(), end, "could not queue %llu bytes", (unsigned long long)sent);
+		cr_assert_lt(tu_now_ms(), end, "could not queue %llu bytes", (unsigned long long)sent);
 		ssize_t k = send(cfd, stream + off, sent - off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (k > 0)
 			off += (uint64_t)k;
@@ -1074,7 +1048,7 @@ Test(relay, quiet_while_draining_to_slow_target)
 	free(stream);
 	cr_assert_eq(shutdown(cfd, SHUT_WR), 0);
 	for (;;) {
-		cr_assert_lt(now_ms(), end, "the initiator's FIN did not reach the relay's socket");
+		cr_assert_lt(tu_now_ms(), end, "the initiator's FIN did not reach the relay's socket");
 		struct pollfd p = {.fd = c->fd[0], .events = POLLRDHUP};
 		if (poll(&p, 1, 10) == 1 && (p.revents & POLLRDHUP))
 			break;
@@ -1096,9 +1070,9 @@ Test(relay, quiet_while_draining_to_slow_target)
 	/* Drain: every byte, in order; then the connection ends orderly. */
 	uint64_t got = 0;
 	uint8_t rbuf[65536], want[65536];
-	end = now_ms() + 20000;
+	end = tu_now_ms() + 20000;
 	for (;;) {
-		cr_assert_lt(now_ms(), end);
+		cr_assert_lt(tu_now_ms(), end);
 		pump();
 		ssize_t n = recv(tfd, rbuf, sizeof rbuf, MSG_DONTWAIT);
 		if (n == 0)
@@ -1122,8 +1096,8 @@ Test(relay, quiet_while_draining_to_slow_target)
 static size_t recv_upto(int fd, uint8_t *buf, size_t want, double ms)
 {
 	size_t have = 0;
-	double end = now_ms() + ms;
-	while (have < want && now_ms() < end) {
+	double end = tu_now_ms() + ms;
+	while (have < want && tu_now_ms() < end) {
 		pump();
 		ssize_t n = recv(fd, buf + have, want - have, MSG_DONTWAIT);
 		if (n > 0)

@@ -18,5 +18,13 @@ void tu_buf_free(tu_buf *b);
 tu_buf tu_read_file(const char *path);
 /** A deterministic pseudo-random generator (xorshift64*). */
 uint64_t tu_rand(uint64_t *state);
+/** CLOCK_MONOTONIC in milliseconds. */
+double tu_now_ms(void);
+/**
+ * A non-blocking listening socket on 127.0.0.1, port chosen by the kernel,
+ * with SO_RCVBUF @p rcvbuf unless 0; writes "127.0.0.1:PORT" to @p addr.
+ * Aborts the test on failure.
+ */
+int tu_listener(char *addr, size_t len, int rcvbuf);
 
 #endif
