@@ -65,7 +65,7 @@ int ino_read(struct track *t, uint32_t ino, bool old, struct ino_info *out)
 
 	if (rc)
 		return rc;
-	const uint8_t *b = it_block(t, block, old, t->scratch);
+	const uint8_t *b = tk_itable_block(t, block, old, t->scratch);
 
 	if (!b)
 		return -EIO;

@@ -39,21 +39,10 @@ static bool it_alloc(struct track *t)
 	return true;
 }
 
-const uint8_t *it_block(struct track *t, uint64_t block, bool old, uint8_t *buf)
+const uint8_t *it_read(struct track *t, uint64_t block, uint8_t *buf)
 {
-	if (old) {
-		struct tx_block *x = NULL;
+	const uint8_t *p;
 
-		HASH_FIND(hh, t->tx.by_block, &block, sizeof(block), x);
-		if (x)
-			return x->had_before ? x->before : NULL;
-	}
-	const uint8_t *p = ov_get(t, block);
-
-	if (p)
-		return p;
-	if (block >= t->v->block_count)
-		return NULL;
 	if (t->it_slots) {
 		uint32_t s = (uint32_t)(block % t->it_slots);
 
@@ -63,7 +52,7 @@ const uint8_t *it_block(struct track *t, uint64_t block, bool old, uint8_t *buf)
 			return buf;
 		}
 	}
-	p = tk_block(t, block, false, buf);
+	p = tk_source(t, block, buf);
 	if (p && it_alloc(t)) {
 		uint32_t s = (uint32_t)(block % t->it_slots);
 

@@ -95,7 +95,17 @@ void ov_free(struct track *t)
 		ov_remove(t, t->ov_old);
 }
 
-const uint8_t *tk_block(struct track *t, uint64_t block, bool old, uint8_t *buf)
+const uint8_t *tk_source(struct track *t, uint64_t block, uint8_t *buf)
+{
+	t->st.source_reads++;
+	if (t->read(t->rctx, block * t->bs, buf, t->bs))
+		return NULL;
+	return buf;
+}
+
+/* tk_block() and tk_itable_block(): the transaction's earlier content, the
+ * overlay, then the source (through the inode-table cache for @p itable). */
+static const uint8_t *block_of(struct track *t, uint64_t block, bool old, uint8_t *buf, bool itable)
 {
 	const uint8_t *p;
 
@@ -111,8 +121,15 @@ const uint8_t *tk_block(struct track *t, uint64_t block, bool old, uint8_t *buf)
 	p = ov_get(t, block);
 	if (p)
 		return p;
-	t->st.source_reads++;
-	if (t->read(t->rctx, block * t->bs, buf, t->bs))
-		return NULL;
-	return buf;
+	return itable ? it_read(t, block, buf) : tk_source(t, block, buf);
+}
+
+const uint8_t *tk_block(struct track *t, uint64_t block, bool old, uint8_t *buf)
+{
+	return block_of(t, block, old, buf, false);
+}
+
+const uint8_t *tk_itable_block(struct track *t, uint64_t block, bool old, uint8_t *buf)
+{
+	return block_of(t, block, old, buf, true);
 }

@@ -149,9 +149,16 @@ void ov_free(struct track *t);
  * the source into @p buf when no write replaced the block.  NULL on error. */
 const uint8_t *tk_block(struct track *t, uint64_t block, bool old, uint8_t *buf);
 
-/* itcache.c: tk_block() for inode-table blocks, with a read cache in front of
- * the source; it_forget() drops blocks a write touched or the overlay took. */
-const uint8_t *it_block(struct track *t, uint64_t block, bool old, uint8_t *buf);
+/* tk_block() for a block of an inode table: its source reads go through the
+ * inode-table cache (itcache.c). */
+const uint8_t *tk_itable_block(struct track *t, uint64_t block, bool old, uint8_t *buf);
+/* Reads @p block through the source into @p buf (counted in the stats). */
+const uint8_t *tk_source(struct track *t, uint64_t block, uint8_t *buf);
+
+/* itcache.c: a source read of an inode-table block, served from the cache
+ * when it holds the block; it_forget() drops blocks a write touched or the
+ * overlay took. */
+const uint8_t *it_read(struct track *t, uint64_t block, uint8_t *buf);
 void it_forget(struct track *t, uint64_t first, uint64_t count);
 void it_free(struct track *t);
 
