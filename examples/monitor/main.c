@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "monitor.h"
+#include "num.h"
 
 enum { EXIT_USAGE = 1, EXIT_INPUT = 2, EXIT_INTERNAL = 3 };
 
@@ -62,17 +63,6 @@ static void usage(FILE *out)
 		"unsupported file system (lines already printed stay valid), 3 out of memory.\n");
 }
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *v)
-{
-	char *end;
-	errno = 0;
-	unsigned long long x = strtoull(s, &end, 10);
-	if (*s == '\0' || *s == '-' || *end != '\0' || errno || x > max)
-		return -1;
-	*v = x;
-	return 0;
-}
-
 static void summary(const struct monitor *m)
 {
 	const struct mon_stats *s = &m->st;
@@ -122,14 +112,14 @@ int main(int argc, char **argv)
 		case 'i': image = optarg; break;
 		case 'r': pcap = optarg; break;
 		case 'p':
-			if (nports == 63 || parse_u64(optarg, 65535, &v) || v == 0) {
+			if (nports == 63 || tool_parse_u64(optarg, 65535, &v) || v == 0) {
 				fprintf(stderr, "storm-monitor: bad or too many ports: %s\n", optarg);
 				return EXIT_USAGE;
 			}
 			ports[nports++] = (uint16_t)v;
 			break;
 		case 'l':
-			if (parse_u64(optarg, UINT64_MAX, &m.opts.lun)) {
+			if (tool_parse_u64(optarg, UINT64_MAX, &m.opts.lun)) {
 				fprintf(stderr, "storm-monitor: bad LUN: %s\n", optarg);
 				return EXIT_USAGE;
 			}

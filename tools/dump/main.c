@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dump.h"
+#include "num.h"
 
 enum { EXIT_USAGE = 1, EXIT_INPUT = 2, EXIT_INTERNAL = 3 };
 
@@ -107,9 +108,8 @@ static int make_callbacks(struct dump_opts *opts, storm_tcp_callbacks **tcb)
 
 static int parse_port(const char *s, uint16_t *port)
 {
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || v == 0 || v > 65535)
+	uint64_t v;
+	if (tool_parse_u64(s, 65535, &v) || v == 0)
 		return -1;
 	*port = (uint16_t)v;
 	return 0;

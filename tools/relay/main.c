@@ -3,6 +3,7 @@
  * JSON Lines (the schema of storm-dump --events). */
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "events.h"
 #include "json.h"
+#include "num.h"
 
 struct opts {
 	bool events;
@@ -182,45 +184,48 @@ static void on_signal(int sig)
 
 /* The numeric settings, applied together after the options are read. */
 struct nums {
-	size_t conns, buffer;
-	unsigned long connect_ms, login_ms;
-	unsigned ka[3]; /* keepalive idle, interval, count */
+	uint64_t conns, buffer;
+	uint64_t connect_ms, login_ms; /* at most a day */
+	uint64_t ka[3];                /* keepalive idle, interval, count */
 };
 
-/* "IDLE[,INTERVAL,COUNT]" in seconds and probes.  0 or -EINVAL. */
-static int parse_keepalive(const char *arg, unsigned ka[3])
+/* A count that must not be 0.  0 or -EINVAL. */
+static int parse_positive(const char *arg, uint64_t *out)
 {
-	unsigned long v[3] = {0, STORM_RELAY_DEFAULT_KEEPALIVE_INTERVAL, STORM_RELAY_DEFAULT_KEEPALIVE_COUNT};
-	const char *p = arg;
-	for (int i = 0; i < 3; i++) {
-		char *end;
-		errno = 0;
-		v[i] = strtoul(p, &end, 10);
-		if (errno || end == p || v[i] > 32767)
-			return -EINVAL;
-		if (*end == '\0' && (i == 0 || i == 2))
-			break;
-		if (*end != ',' || i == 2)
-			return -EINVAL;
-		p = end + 1;
-	}
-	for (int i = 0; i < 3; i++)
-		ka[i] = (unsigned)v[i];
+	uint64_t v;
+	if (tool_parse_u64(arg, SIZE_MAX, &v) || v == 0)
+		return -EINVAL;
+	*out = v;
 	return 0;
 }
 
-/* A millisecond count up to a day.  0 or -EINVAL. */
-static int parse_ms(const char *arg, unsigned long *out)
+/* "IDLE" or "IDLE,INTERVAL,COUNT", each at most 32767.  0 or -EINVAL. */
+static int parse_keepalive(const char *arg, uint64_t ka[3])
 {
-	char *end;
-	errno = 0;
-	*out = strtoul(arg, &end, 10);
-	return errno || end == arg || *end || *out > 86400000ul ? -EINVAL : 0;
+	uint64_t v[3] = {0, STORM_RELAY_DEFAULT_KEEPALIVE_INTERVAL, STORM_RELAY_DEFAULT_KEEPALIVE_COUNT};
+	int n = 0;
+	for (const char *p = arg;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char field[16];
+		if (n == 3 || len >= sizeof field)
+			return -EINVAL;
+		memcpy(field, p, len);
+		field[len] = '\0';
+		if (tool_parse_u64(field, 32767, &v[n++]))
+			return -EINVAL;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	if (n == 2)
+		return -EINVAL;
+	memcpy(ka, v, sizeof v);
+	return 0;
 }
 
 static int apply(storm_relay_config *cfg, int c, const char *arg, struct nums *n)
 {
-	char *end;
 	switch (c) {
 	case 'l': return storm_relay_config_add_listen(cfg, arg);
 	case 'u': return storm_relay_config_set_upstream(cfg, arg);
@@ -228,10 +233,10 @@ static int apply(storm_relay_config *cfg, int c, const char *arg, struct nums *n
 	case 'r': storm_relay_config_set_rewrite_discovery(cfg, true); return 0;
 	case 'a': return storm_relay_config_allow_address(cfg, arg);
 	case 'i': return storm_relay_config_allow_iqn(cfg, arg);
-	case 'c': n->conns = strtoul(arg, &end, 10); return *end || !n->conns ? -EINVAL : 0;
-	case 'b': n->buffer = strtoul(arg, &end, 10); return *end || !n->buffer ? -EINVAL : 0;
-	case 'C': return parse_ms(arg, &n->connect_ms);
-	case 'L': return parse_ms(arg, &n->login_ms);
+	case 'c': return parse_positive(arg, &n->conns);
+	case 'b': return parse_positive(arg, &n->buffer);
+	case 'C': return tool_parse_u64(arg, 86400000, &n->connect_ms) ? -EINVAL : 0;
+	case 'L': return tool_parse_u64(arg, 86400000, &n->login_ms) ? -EINVAL : 0;
 	case 'K': return parse_keepalive(arg, n->ka);
 	default: return -EINVAL;
 	}
@@ -380,9 +385,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	storm_relay_config_set_limits(cfg, n.conns, n.buffer);
+	storm_relay_config_set_limits(cfg, (size_t)n.conns, (size_t)n.buffer);
 	storm_relay_config_set_timeouts(cfg, (unsigned)n.connect_ms, (unsigned)n.login_ms);
-	storm_relay_config_set_keepalive(cfg, n.ka[0], n.ka[1], n.ka[2]);
+	storm_relay_config_set_keepalive(cfg, (unsigned)n.ka[0], (unsigned)n.ka[1], (unsigned)n.ka[2]);
 	if (events) {
 		int rc = open_events(events);
 		if (rc) {
